@@ -1,0 +1,39 @@
+# fairhub: `make run` sets up and serves; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgresql bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the package definition changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/fairhub db upgrade
+	$(BIN)/fairhub serve --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgresql
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/python -m pytest --fairhub-db=sqlite
+
+test-postgresql: $(VENV)/.installed-test
+	$(BIN)/python -m pytest --fairhub-db=postgresql
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_health.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

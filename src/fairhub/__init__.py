@@ -1,0 +1,34 @@
+"""fairhub: a server for FAIR research data catalogues.
+
+Plugins import what they need from here and nowhere else in the core.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from fairhub.api import Blueprint, PageArgsSchema, list_schema, page_of, paginate  # noqa: E402
+from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
+from fairhub.config import Setting  # noqa: E402
+from fairhub.db import UTCDateTime, db, utcnow  # noqa: E402
+from fairhub.errors import (  # noqa: E402
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+)
+from fairhub.events import Event, emit  # noqa: E402
+from fairhub.hookspecs import hookimpl  # noqa: E402
+from fairhub.permissions import Permission  # noqa: E402
+from fairhub.app import create_app  # noqa: E402
+
+__all__ = [
+    "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "Event",
+    "Forbidden", "NotFound", "PageArgsSchema", "Permission", "PreconditionFailed", "Setting",
+    "TooManyRequests", "Unauthorized", "UTCDateTime", "ValidationError", "create_app",
+    "current_actor", "db", "emit", "hookimpl", "list_schema", "page_of", "paginate", "utcnow",
+]

@@ -1,0 +1,3 @@
+from fairhub.cli import main
+
+main()

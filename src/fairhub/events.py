@@ -1,0 +1,40 @@
+"""Domain events, fanned out to every plugin's ``fairhub_event`` listener."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+log = logging.getLogger("fairhub.events")
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened: ``type`` and ``action`` (``dataset``/``create``), who, to what."""
+
+    type: str
+    action: str
+    actor: Any = None
+    target: dict | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.type}.{self.action}"
+
+
+def emit(event: Event) -> Event:
+    """Deliver ``event`` to every listener; one listener failing does not stop the others.
+
+    Call it before committing the change the event describes, so listeners that write (the
+    audit log) commit with it.
+    """
+    hook = current_app.extensions["fairhub"].pm.hook.fairhub_event
+    for impl in reversed(hook.get_hookimpls()):
+        try:
+            impl.function(**{arg: event for arg in impl.argnames})
+        except Exception:
+            log.exception("Listener %s failed on event %s", impl.plugin_name, event.name)
+    return event

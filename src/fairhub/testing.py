@@ -1,0 +1,211 @@
+"""The fairhub test kit, loaded by pytest as a plugin (entry point ``pytest11``).
+
+Plugin authors get the same fixtures the core's tests use:
+
+- ``make_app(config=None, plugins=...)``: a fresh app on a fresh database, tables created;
+- ``app`` and ``client``: one such app with the plugins of the ``fairhub_plugins`` fixture
+  (override it in a conftest; default every installed plugin);
+- ``database_url``: a database of this test's own, SQLite or PostgreSQL by ``--fairhub-db``;
+- ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
+  clients; returns the base URL.
+
+PostgreSQL runs get one database per test run (dropped at the end) and one schema per test.
+Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_UNSET: Any = object()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fairhub")
+    group.addoption(
+        "--fairhub-db", choices=["sqlite", "postgresql"],
+        default=os.environ.get("FAIRHUB_TEST_DB", "sqlite"),
+        help="Database the tests run against (env FAIRHUB_TEST_DB; default sqlite).",
+    )
+    group.addoption(
+        "--fairhub-postgres-url",
+        default=os.environ.get("FAIRHUB_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="A PostgreSQL database the run may connect to in order to create its own.",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"fairhub database: {config.getoption('--fairhub-db')}"
+
+
+def _unreachable(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(f"{message}; start PostgreSQL or run with --fairhub-db=sqlite")
+
+
+@pytest.fixture(scope="session")
+def fairhub_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: the database this run tests against."""
+    return request.config.getoption("--fairhub-db")
+
+
+@pytest.fixture(scope="session")
+def postgres_run_url(request: pytest.FixtureRequest, fairhub_backend: str) -> Iterator[str | None]:
+    """A PostgreSQL database created for this test run and dropped after it (None on SQLite)."""
+    if fairhub_backend != "postgresql":
+        yield None
+        return
+    admin_url = make_url(request.config.getoption("--fairhub-postgres-url"))
+    name = f"fairhub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        _unreachable(f"PostgreSQL at {admin_url.render_as_string()} is unreachable: {exc}")
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_run_url: str | None) -> Iterator[str]:
+    """A database of this test's own: a SQLite file, or a fresh PostgreSQL schema."""
+    if postgres_run_url is None:
+        yield f"sqlite:///{tmp_path / 'fairhub.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres_run_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = make_url(postgres_run_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture
+def fairhub_plugins() -> list | None:
+    """Plugins the ``app`` fixture enables; override in a conftest (None: all installed)."""
+    return None
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[..., Any]]:
+    """Build apps on this test's database; each gets its tables created (tests only)."""
+    from fairhub import create_app, db
+
+    apps = []
+
+    def factory(config: dict | None = None, plugins: Any = _UNSET, create_tables: bool = True):
+        settings = {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+        settings.update(config or {})
+        app = create_app(settings, plugins=fairhub_plugins if plugins is _UNSET else plugins)
+        apps.append(app)
+        if create_tables:
+            with app.app_context():
+                db.create_all()
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """A fresh app with the ``fairhub_plugins`` plugins, on this test's database."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[..., str]]:
+    """Start fairhub under gunicorn on 127.0.0.1, migrated with ``fairhub db upgrade``.
+
+    Call it as ``live_server(workers=2, env={...})``; it returns the base URL. Servers are
+    stopped when the test ends.
+    """
+    servers: list[subprocess.Popen] = []
+
+    def start(workers: int = 2, env: dict | None = None) -> str:
+        port = _free_port()
+        settings = {
+            **os.environ,
+            "FAIRHUB_INSTANCE_PATH": str(tmp_path / "instance"),
+            "FAIRHUB_DATABASE_URL": database_url,
+            "FAIRHUB_SECRET_KEY": "live-" + uuid.uuid4().hex,
+            **({"FAIRHUB_PLUGINS": ",".join(fairhub_plugins)} if fairhub_plugins else {}),
+            # The server imports what the tests import (plugins living in the test tree).
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            **(env or {}),
+        }
+        migrate = subprocess.run([sys.executable, "-m", "fairhub", "db", "upgrade"],
+                                 env=settings, capture_output=True, text=True)
+        if migrate.returncode:
+            raise RuntimeError(f"fairhub db upgrade failed:\n{migrate.stderr}")
+        log = open(tmp_path / f"gunicorn-{port}.log", "wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+             "--graceful-timeout", "5", "fairhub.wsgi:app"],
+            env=settings, stdout=log, stderr=subprocess.STDOUT,
+        )
+        servers.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {Path(log.name).read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return url
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start within 30 seconds")
+
+    yield start
+    for process in servers:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

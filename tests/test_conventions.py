@@ -1,0 +1,152 @@
+"""The API conventions every route follows: error shape, lists, slashes, body caps, request ids."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["status"] == status
+    assert isinstance(error["message"], str) and error["message"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def test_unknown_route_is_404_in_error_shape(client):
+    error = assert_error(client.get("/api/nothing/here"), 404, "not_found")
+    assert "/api/nothing/here" in error["message"]
+
+
+def test_wrong_method_is_405_with_allow_header(client):
+    response = client.delete("/api/health")
+    error = assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+    assert "DELETE" in error["message"]
+
+
+def test_oversized_body_is_413(make_app):
+    client = make_app({"MAX_CONTENT_LENGTH": 1000}).test_client()
+    error = assert_error(client.post("/api/notes", json={"code": "a", "text": "x" * 2000}), 413)
+    assert "1000" in error["message"]
+
+
+def test_malformed_json_is_400(client):
+    response = client.post("/api/notes", data="{not json", content_type="application/json")
+    error = assert_error(response, 400, "bad_request")
+    assert error["message"] == "The request body is not valid JSON."
+
+
+def test_deeply_nested_json_is_400(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/notes", data=body, content_type="application/json")
+    assert "nested too deeply" in assert_error(response, 400)["message"]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"text": "no code"}, "code"),
+        ({"code": "a/b", "text": "path characters"}, "code"),
+        ({"code": "ok", "text": 12}, "text"),
+        ({"code": "ok", "text": "x", "extra": 1}, "extra"),
+        ({"code": "ok", "text": "x" * 501}, "text"),
+    ],
+)
+def test_invalid_body_is_422_with_per_field_details(client, body, field):
+    error = assert_error(client.post("/api/notes", json=body), 422, "validation_error")
+    assert field in error["details"]["json"]
+
+
+def add_crash_route(app):
+    def crash():
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app.add_url_rule("/api/crash", view_func=crash, methods=["POST"])
+    return app
+
+
+def test_unhandled_exception_is_logged_500_without_internals(app, caplog):
+    client = add_crash_route(app).test_client()
+    with caplog.at_level(logging.ERROR, logger="fairhub"):
+        response = client.post("/api/crash")
+    error = assert_error(response, 500, "internal_error")
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "secret internals" not in error["message"]
+    assert any("Unhandled error" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_created_object_is_201_and_duplicate_is_409(client):
+    response = client.post("/api/notes", json={"code": "n1", "text": "héllo ✓"})
+    assert response.status_code == 201
+    assert response.get_json()["text"] == "héllo ✓"
+    assert_error(client.post("/api/notes", json={"code": "n1", "text": "again"}), 409, "conflict")
+    assert_error(client.get("/api/notes/missing"), 404, "not_found")
+
+
+def test_collection_answers_with_and_without_trailing_slash_without_redirect(client):
+    client.post("/api/notes/", json={"code": "slash", "text": "posted with a slash"})
+    for path in ("/api/notes", "/api/notes/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.get_json()["paging"]["total"] == 1
+
+
+def test_list_shape_and_paging(client):
+    for i in range(7):
+        client.post("/api/notes", json={"code": f"n{i}", "text": str(i)})
+    body = client.get("/api/notes?page=2&page_size=3").get_json()
+    assert [n["code"] for n in body["items"]] == ["n3", "n4", "n5"]
+    assert body["paging"] == {"total": 7, "page": 2, "page_size": 3}
+    beyond = client.get("/api/notes?page=9&page_size=3").get_json()
+    assert beyond["items"] == [] and beyond["paging"]["total"] == 7
+
+
+def test_page_size_defaults_and_is_capped(make_app):
+    client = make_app({"DEFAULT_PAGE_SIZE": 4, "MAX_PAGE_SIZE": 5}).test_client()
+    assert client.get("/api/notes").get_json()["paging"]["page_size"] == 4
+    assert client.get("/api/notes?page_size=1000").get_json()["paging"]["page_size"] == 5
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=abc", "page_size=0", "page_size=x",
+                                   "page=1e9999", "page_size=1%27%20OR%201=1"])
+def test_bad_paging_is_422(client, query):
+    error = assert_error(client.get(f"/api/notes?{query}"), 422, "validation_error")
+    assert "query" in error["details"]
+
+
+def test_request_id_is_echoed_when_safe_and_replaced_when_not(client):
+    assert client.get("/api/health", headers={"X-Request-ID": "abc-123"}).headers[
+        "X-Request-ID"] == "abc-123"
+    forged = client.get("/api/health", headers={"X-Request-ID": "x injected {log} line"})
+    assert forged.headers["X-Request-ID"] != "x injected {log} line"
+    assert len(forged.headers["X-Request-ID"]) == 32
+    assert client.get("/api/nothing").headers["X-Request-ID"]
+
+
+def test_json_logging_carries_the_request_id(make_app, capfd):
+    client = add_crash_route(make_app({"LOG_FORMAT": "json"})).test_client()
+    client.post("/api/crash", headers={"X-Request-ID": "trace-42"})
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()
+             if line.startswith("{")]
+    record = next(line for line in lines if line["message"].startswith("Unhandled error"))
+    assert record["request_id"] == "trace-42"
+    assert record["level"] == "ERROR"
+    assert "RuntimeError" in record["exc_info"]
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("post", "/api/notes", {"code": "a", "text": "x\x00y"}),
+    ("post", "/api/notes", {"code": "a", "text": "ok", "\x00": 1}),
+    ("get", "/api/notes/a%00b", None),
+    ("get", "/api/notes?page=1%00", None),
+    ("get", "/api/notes?x%00=1", None),
+])
+def test_nul_characters_are_refused_with_400(client, method, path, body):
+    response = getattr(client, method)(path, json=body)
+    assert "NUL" in assert_error(response, 400, "bad_request")["message"]

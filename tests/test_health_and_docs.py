@@ -1,0 +1,66 @@
+"""Health, the OpenAPI document and the offline interactive docs."""
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+
+from fairhub import __version__
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def test_health_reports_status_version_and_database(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ok", "version": __version__, "database": {"status": "ok"},
+    }
+
+
+def test_health_is_503_when_the_database_is_unreachable(make_app):
+    app = make_app(
+        {"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere"}, create_tables=False
+    )
+    response = app.test_client().get("/api/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == {"status": "unavailable"}
+    assert "9/nowhere" not in response.get_data(as_text=True)
+
+
+def test_openapi_document_is_valid_and_complete(client):
+    spec = client.get("/api/openapi.json").get_json()
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer",
+    }
+    assert spec["components"]["responses"]["DEFAULT_ERROR"]["content"][
+        "application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    operations = [(path, method, op) for path, item in spec["paths"].items()
+                  for method, op in item.items() if method in METHODS]
+    assert any(path == "/api/notes" for path, _, _ in operations)  # plugin routes included
+    for path, method, op in operations:
+        assert op.get("summary"), f"{method.upper()} {path} has no summary"
+        assert "default" in op["responses"], f"{method.upper()} {path} documents no errors"
+
+
+def test_interactive_docs_load_their_assets_from_the_server(client):
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(a.startswith("/api/docs/assets/") for a in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200
+    assert "/api/openapi.json" in html
+
+
+def test_docs_assets_refuse_path_traversal(client):
+    for path in ("/api/docs/assets/../../../etc/passwd", "/api/docs/assets/..%2f..%2fetc%2fpasswd",
+                 "/api/docs/assets/%2e%2e/__init__.py"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"

@@ -1,0 +1,23 @@
+"""fairhub under gunicorn, called over real HTTP as client scripts do."""
+from __future__ import annotations
+
+import requests
+
+
+def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server):
+    base = live_server(workers=2)
+    health = requests.get(f"{base}/api/health", timeout=10)
+    assert health.status_code == 200 and health.json()["database"]["status"] == "ok"
+    assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200
+    assert requests.get(f"{base}/api/openapi.json", timeout=10).json()["openapi"].startswith("3.")
+    created = requests.post(f"{base}/api/notes/", json={"code": "live", "text": "over HTTP"},
+                            timeout=10)
+    assert created.status_code == 201
+    listed = requests.get(f"{base}/api/notes", timeout=10, allow_redirects=False)
+    assert listed.status_code == 200 and listed.json()["paging"]["total"] == 1
+    missing = requests.get(f"{base}/api/nothing", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["message"]
+    too_big = requests.post(f"{base}/api/notes", data=b"x" * (6 * 1024 * 1024),
+                            headers={"Content-Type": "application/json"}, timeout=30)
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["code"] == "request_entity_too_large"

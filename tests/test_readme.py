@@ -1,0 +1,30 @@
+"""The README stays true: its tables follow the code."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fairhub import hookspecs
+from fairhub.config import CORE_SETTINGS
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def table_column(first_cell_pattern: str) -> set[str]:
+    return set(re.findall(rf"^\| `({first_cell_pattern})[`(]", README, flags=re.M))
+
+
+def test_every_core_setting_is_in_the_configuration_table():
+    documented = table_column(r"FAIRHUB_[A-Z_]+")
+    assert documented == {f"FAIRHUB_{s.name}" for s in CORE_SETTINGS}
+
+
+def test_the_hook_table_matches_the_hookspecs():
+    specs = {name for name in dir(hookspecs) if name.startswith("fairhub_")}
+    assert table_column(r"fairhub_[a-z_]+") == specs
+
+
+def test_the_quickstart_is_two_make_commands():
+    quickstart = README.split("## Quickstart")[1].split("##")[0]
+    commands = re.findall(r"^make \w+", quickstart, flags=re.M)
+    assert commands == ["make run", "make test"]
