@@ -150,3 +150,17 @@ def test_json_logging_carries_the_request_id(make_app, capfd):
 def test_nul_characters_are_refused_with_400(client, method, path, body):
     response = getattr(client, method)(path, json=body)
     assert "NUL" in assert_error(response, 400, "bad_request")["message"]
+
+
+def test_unknown_query_parameters_are_422(client):
+    error = assert_error(client.get("/api/notes?pagesize=5"), 422, "validation_error")
+    assert "pagesize" in error["details"]["query"]
+
+
+@pytest.mark.parametrize("kwargs, status", [
+    ({}, 422),
+    ({"data": "code=a&text=b", "content_type": "application/x-www-form-urlencoded"}, 415),
+    ({"data": "{}", "content_type": "text/plain"}, 415),
+])
+def test_a_json_route_needs_a_json_body(client, kwargs, status):
+    assert_error(client.post("/api/notes", **kwargs), status)

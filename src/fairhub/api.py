@@ -1,6 +1,7 @@
 """API conventions every plugin reuses: the Api, Blueprint, error schema and list paging."""
 from __future__ import annotations
 
+from datetime import timezone
 from functools import cache
 from typing import Any
 
@@ -9,12 +10,15 @@ import marshmallow as ma
 from flask import current_app
 from sqlalchemy import Select, func, select
 from webargs.flaskparser import FlaskParser, abort
+from werkzeug.routing import IntegerConverter
 
 from fairhub.db import db
 from fairhub.errors import handle_http_exception
 from fairhub.inputs import contains_nul
 
 SECURITY_SCHEME = "bearerAuth"
+# Attribute on a view function naming the permissions it requires (None: a public route).
+PERMISSIONS_ATTR = "_fairhub_permissions"
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -33,7 +37,20 @@ class ErrorSchema(ma.Schema):
 
 
 class JsonParser(FlaskParser):
-    """Parses request bodies, turning over-deep JSON into a 400 rather than a crash."""
+    """Parses requests strictly: unknown query parameters are errors, not typos ignored;
+    a JSON route needs a JSON body, sanely nested."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE, "querystring": ma.RAISE,
+    }
+
+    def load_json(self, req, schema):
+        if not req.get_data(cache=True):
+            abort(422, message="This request needs a JSON body.",
+                  messages={"json": ["A JSON body is required."]})
+        if not req.is_json:
+            abort(415, message="Send the request body as application/json.")
+        return super().load_json(req, schema)
 
     def _raw_load_json(self, req):
         try:
@@ -48,9 +65,44 @@ class JsonParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """A flask-smorest Blueprint with fairhub's request parser."""
+    """A flask-smorest Blueprint with fairhub's request parser and permission checks."""
 
     ARGUMENTS_PARSER = JsonParser()
+
+    def require_permission(self, *permissions: str):
+        """Let only callers holding every one of ``permissions`` in; none: any signed-in caller.
+
+        The check runs before the request is parsed (401 without a token, 403 without the
+        permission), and the OpenAPI document shows the security requirement and both errors.
+        """
+
+        def decorator(func):
+            func = self.doc(security=[{SECURITY_SCHEME: []}])(func)
+            func = self.alt_response(401, response="UNAUTHORIZED")(func)
+            func = self.alt_response(403, response="FORBIDDEN")(func)
+            setattr(func, PERMISSIONS_ATTR, tuple(permissions))
+            if permissions:
+                note = "Needs the permission" + ("s " if len(permissions) > 1 else " ")
+                func.__doc__ = (func.__doc__ or "") + "\n\n" + note + ", ".join(
+                    f"`{p}`" for p in permissions) + "."
+            return func
+
+        return decorator
+
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a database id in a URL; out-of-range numbers are a plain 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def id_field(**kwargs) -> ma.fields.Integer:
+    """An integer field for a database id: 1 up to the largest id the databases store."""
+    return ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class Api(flask_smorest.Api):
@@ -58,8 +110,51 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ErrorSchema
 
+    def __init__(self, app, **kwargs) -> None:
+        app.url_map.converters["id"] = IdConverter
+        super().__init__(app, **kwargs)
+        self.register_converter(IdConverter, lambda _converter: {
+            "type": "integer", "minimum": 1, "maximum": MAX_ID})
+        self.spec.components.security_scheme(SECURITY_SCHEME, {"type": "http", "scheme": "bearer"})
+        for name, description in (
+            ("UNAUTHORIZED", "No token, or a token that is invalid, expired, used up, "
+                             "deactivated or refused for this address."),
+            ("FORBIDDEN", "The token is valid but lacks the permission."),
+        ):
+            self.spec.components.response(name, {
+                "description": description,
+                "content": {"application/json": {"schema": ErrorSchema}},
+            })
+
     def handle_http_exception(self, error):
         return handle_http_exception(error)
+
+
+class JsonBoolean(ma.fields.Boolean):
+    """A boolean in a JSON body: only ``true`` or ``false``, not 0, 1 or strings."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class Timestamp(ma.fields.DateTime):
+    """A UTC time written as ``2026-11-25T10:00:00.000Z``; read from any ISO-8601 form."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result.tzinfo is None:
+            result = result.replace(tzinfo=timezone.utc)
+        return result.astimezone(timezone.utc)
 
 
 # Paging

@@ -11,7 +11,7 @@ from flask.sessions import SessionInterface
 from flask_migrate import Migrate
 
 from fairhub import __version__, core
-from fairhub.api import SECURITY_SCHEME, Api
+from fairhub.api import Api
 from fairhub.config import CORE_SETTINGS, load_config, plugin_list
 from fairhub.db import db, init_db
 from fairhub.errors import register_error_handlers
@@ -55,7 +55,6 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     collect_config(pm, app.config, [s.name for s in CORE_SETTINGS])
     init_db(app)
     api = Api(app, spec_kwargs={"info": {"description": "The fairhub HTTP API."}})
-    api.spec.components.security_scheme(SECURITY_SCHEME, {"type": "http", "scheme": "bearer"})
     host = Host(pm=pm, api=api)
     app.extensions["fairhub"] = host
     register_error_handlers(app)
@@ -65,6 +64,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
 
     pm.hook.fairhub_init_app(app=app)
     collect_permissions(pm, host)
+    core.check_default_roles(host.permissions.values())
     for _plugin, blueprint in collect_blueprints(pm):
         api.register_blueprint(blueprint)
     _add_commands(app, pm)

@@ -1,6 +1,7 @@
 """Who is calling: the Actor of a request, found through the ``fairhub_authenticate`` hook."""
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ class Actor:
     permissions: frozenset[str] = field(default_factory=frozenset)
     via: str = "anonymous"
     token_id: int | None = None
+    session_id: int | None = None
     role: str | None = None
 
     @property
@@ -27,6 +29,23 @@ class Actor:
 
 
 ANONYMOUS = Actor()
+
+
+def client_ip() -> str | None:
+    """The caller's address: the socket peer, or the trusted proxies' word (TRUSTED_PROXIES).
+
+    IPv4 addresses mapped into IPv6 are given as plain IPv4. None outside a request.
+    """
+    if not has_request_context():
+        return None
+    address = request.remote_addr or ""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address or None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    return str(parsed)
 
 
 def current_actor() -> Actor:

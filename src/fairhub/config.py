@@ -44,6 +44,23 @@ CORE_SETTINGS = [
     Setting("MAX_PAGE_SIZE", 200, "Largest `page_size` a list honours; larger asks are capped."),
     Setting("LOG_FORMAT", "text", "`text` or `json` (one JSON object a line, with the request id)."),
     Setting("LOG_LEVEL", "INFO", "Level of the `fairhub` loggers."),
+    Setting("TRUSTED_PROXIES", 0, "How many reverse-proxy hops in front of fairhub to trust "
+            "for `X-Forwarded-For`; 0 uses the socket peer, so forged headers are ignored."),
+    Setting("PUBLIC_MODE", False, "Let anonymous callers in with the `guest` role "
+            "(public datasets only)."),
+    Setting("USERS_AUTO_APPROVE", False, "Approve new users on creation."),
+    Setting("USERS_DEFAULT_ROLE", "standard", "Role of a new user when none is given."),
+    Setting("AUTH_SESSION_MINUTES", 60, "Lifetime of a session access token from login."),
+    Setting("AUTH_LOGIN_MAX_FAILURES", 5, "Failed logins for one email before it is locked."),
+    Setting("AUTH_LOGIN_MAX_FAILURES_PER_IP", 50, "Failed logins from one address before "
+            "it is locked."),
+    Setting("AUTH_LOGIN_WINDOW_SECONDS", 900, "Window in which failed logins are counted."),
+    Setting("AUTH_LOGIN_LOCKOUT_SECONDS", 900, "How long a locked email or address must wait "
+            "(429 with Retry-After)."),
+    Setting("TOKENS_MAX_LIFETIME_DAYS", 365, "Longest life of an API token; later `valid_to` "
+            "dates are capped to it."),
+    Setting("ADMIN_EMAIL", "admin@example.org", "Email of the administrator `fairhub init` "
+            "creates on an empty instance."),
 ]
 
 

@@ -2,23 +2,31 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
+
+from fairhub.auth import current_actor
 
 log = logging.getLogger("fairhub.events")
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened: ``type`` and ``action`` (``dataset``/``create``), who, to what."""
+    """Something that happened: ``type`` and ``action`` (``dataset``/``create``), who, to what.
+
+    ``actor`` defaults to the caller of the current request. Events with ``audit`` set are
+    written to the audit log in the same transaction; set it False for routine events
+    (a search performed) that other listeners count.
+    """
 
     type: str
     action: str
     actor: Any = None
     target: dict | None = None
     details: dict = field(default_factory=dict)
+    audit: bool = True
 
     @property
     def name(self) -> str:
@@ -31,6 +39,8 @@ def emit(event: Event) -> Event:
     Call it before committing the change the event describes, so listeners that write (the
     audit log) commit with it.
     """
+    if event.actor is None:
+        event = replace(event, actor=current_actor())
     hook = current_app.extensions["fairhub"].pm.hook.fairhub_event
     for impl in reversed(hook.get_hookimpls()):
         try:

@@ -30,6 +30,9 @@ class Host:
     api: Any
     permissions: dict[str, Permission] = field(default_factory=dict)
     permission_owners: dict[str, str] = field(default_factory=dict)
+    role_cache: dict[str, frozenset[str]] = field(default_factory=dict)
+    route_permissions: dict[tuple, tuple[str, ...] | None] = field(default_factory=dict)
+    session_serializer: Any = None
 
     def plugin_names(self) -> list[str]:
         """Enabled plugins, in the order their hooks run."""

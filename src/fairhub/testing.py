@@ -6,6 +6,7 @@ Plugin authors get the same fixtures the core's tests use:
 - ``app`` and ``client``: one such app with the plugins of the ``fairhub_plugins`` fixture
   (override it in a conftest; default every installed plugin);
 - ``database_url``: a database of this test's own, SQLite or PostgreSQL by ``--fairhub-db``;
+- ``make_user(role)``, ``make_token(user_uuid)``, ``auth_headers(role)``: people to call as;
 - ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
   clients; returns the base URL.
 
@@ -149,6 +150,60 @@ def app(make_app):
 def client(app):
     """A test client of ``app``."""
     return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: ``make_user("data-manager", email=None, password=None, **fields)``.
+
+    Users are approved unless ``approved=False`` is given. Returns the user's uuid.
+    """
+    from fairhub import db
+    from fairhub.identity import users
+
+    def factory(role: str = "standard", email: str | None = None, **fields) -> str:
+        data = {"email": email or f"{role}-{uuid.uuid4().hex[:8]}@example.org", "role": role,
+                "approved": True, **fields}
+        with app.app_context():
+            user = users.create_user(data, None)
+            db.session.commit()
+            return user.uuid
+
+    return factory
+
+
+@pytest.fixture
+def make_token(app):
+    """Issue an API token: ``make_token(user_uuid, role=None, **options)`` returns its secret.
+
+    The role defaults to the owner's, ``valid_to`` to 30 days from now.
+    """
+    from datetime import timedelta
+
+    from fairhub import db, utcnow
+    from fairhub.identity import tokens, users
+
+    def factory(user_uuid: str, role: str | None = None, **options) -> str:
+        with app.app_context():
+            owner = users.get_user(user_uuid)
+            options.setdefault("valid_to", utcnow() + timedelta(days=30))
+            options.setdefault("name", "test")
+            options.setdefault("reason", "testing")
+            _token, secret = tokens.issue_token(owner, role=role or owner.role, **options)
+            db.session.commit()
+            return secret
+
+    return factory
+
+
+@pytest.fixture
+def auth_headers(make_user, make_token):
+    """``auth_headers("admin")``: Authorization headers for a new user with that role."""
+
+    def factory(role: str = "standard", **user_fields) -> dict:
+        return {"Authorization": f"Bearer {make_token(make_user(role, **user_fields))}"}
+
+    return factory
 
 
 def _free_port() -> int:

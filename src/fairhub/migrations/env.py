@@ -4,7 +4,16 @@ from __future__ import annotations
 from alembic import context
 from flask import current_app
 
+from fairhub.db import UTCDateTime
+
 db = current_app.extensions["migrate"].db
+
+
+def render_item(kind, obj, autogen_context):
+    """Write fairhub's own column types by their import name in new revisions."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "UTCDateTime()"
+    return False
 
 
 def run_offline() -> None:
@@ -26,6 +35,7 @@ def run_online() -> None:
             # SQLite alters tables by copying them; batch mode does that for every revision.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

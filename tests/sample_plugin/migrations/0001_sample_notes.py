@@ -12,7 +12,7 @@ from fairhub.db import UTCDateTime
 revision = "notes_0001"
 down_revision = None
 branch_labels = ("notes",)
-depends_on = "core_0001"
+depends_on = "core_0002"
 
 
 def upgrade():

@@ -1,0 +1,1 @@
+"""Identity: users, groups, roles, sessions, API tokens and the audit log."""

@@ -1,0 +1,222 @@
+"""Long-life API tokens: issue, check on every use, list, revoke and administer."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from fairhub.auth import Actor
+from fairhub.db import db, like_pattern, utcnow
+from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
+from fairhub.events import Event, emit
+from fairhub.identity.audit import record_now
+from fairhub.identity.models import ApiToken, User
+from fairhub.identity.roles import role_exists, role_permissions
+
+SECRET_PREFIX = "fh_"
+KEY_LENGTH = 16
+STATUSES = ("active", "inactive", "expired", "used", "revoked")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_networks(values: list[str]) -> list[str]:
+    """Normalise IPs and CIDR ranges (IPv4 or IPv6); a bad one is a 422 naming it."""
+    networks, errors = [], {}
+    for index, value in enumerate(values):
+        try:
+            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            errors[str(index)] = [f"{value!r} is not an IP address or CIDR range."]
+    if errors:
+        raise ValidationError("Some allowed_ips are not valid.",
+                              details={"json": {"allowed_ips": errors}})
+    return networks
+
+
+def ip_allowed(token: ApiToken, ip: str) -> bool:
+    if not token.allowed_ips:
+        return True
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net) for net in token.allowed_ips)
+
+
+def issue_token(owner: User, *, name: str, role: str, valid_to: datetime, reason: str,
+                allowed_ips: list[str] | None = None, single_use: bool = False,
+                actor: Actor | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``owner`` and return it with its secret, which is never kept."""
+    now = utcnow()
+    if not role_exists(role):
+        raise ValidationError(f"Role {role!r} does not exist.",
+                              details={"json": {"role": ["Unknown role."]}})
+    beyond = sorted(role_permissions(role) - role_permissions(owner.role))
+    if beyond:
+        raise Forbidden(f"Role {role!r} grants permissions the token's owner does not hold.",
+                        details={"permissions": beyond})
+    if valid_to.tzinfo is None:
+        valid_to = valid_to.replace(tzinfo=now.tzinfo)
+    if valid_to <= now:
+        raise ValidationError("valid_to must be in the future.",
+                              details={"json": {"valid_to": ["Must be in the future."]}})
+    longest = now + timedelta(days=current_app.config["TOKENS_MAX_LIFETIME_DAYS"])
+    secret = SECRET_PREFIX + secrets.token_hex(KEY_LENGTH // 2) + secrets.token_urlsafe(32)
+    token = ApiToken(
+        key=secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH],
+        secret_hash=_digest(secret), owner=owner, name=name, role=role, reason=reason,
+        valid_to=min(valid_to, longest), allowed_ips=parse_networks(allowed_ips or []),
+        single_use=single_use, created_at=now, use_count=0,
+    )
+    db.session.add(token)
+    db.session.flush()
+    emit(Event("token", "create", actor=actor, target=_target(token),
+               details={"name": name, "role": role, "owner": owner.email,
+                        "single_use": single_use, "reason": reason}))
+    return token, secret
+
+
+def _target(token: ApiToken) -> dict:
+    return {"type": "token", "code": token.id}
+
+
+def _rejection(token: ApiToken, now: datetime, ip: str) -> str | None:
+    status = token.status(now)
+    if status != "active":
+        return {
+            "revoked": "The API token has been revoked.",
+            "expired": "The API token has expired.",
+            "used": "The single-use API token has already been used.",
+            "inactive": "The API token is deactivated.",
+        }[status]
+    if not ip_allowed(token, ip):
+        return f"The API token may not be used from {ip}."
+    if token.owner.archived:
+        return "The API token's owner is archived."
+    if not token.owner.approved:
+        return "The API token's owner is not approved."
+    return None
+
+
+def _reject(token: ApiToken, message: str, ip: str) -> None:
+    record_now(Event("token", "reject", actor=Actor(user=token.owner, via="token",
+                                                    token_id=token.id),
+                     target=_target(token), details={"reason": message}), ip=ip)
+    raise Unauthorized(message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def authenticate_token(secret: str, ip: str) -> ApiToken:
+    """The token a secret belongs to, after every check; its use is recorded.
+
+    A single-use token is consumed by one conditional UPDATE, so of any number of
+    concurrent uses on any number of hosts exactly one succeeds.
+    """
+    key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.key == key).options(joinedload(ApiToken.owner))
+    )
+    if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+        raise Unauthorized("The API token is not valid.",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    now = utcnow()
+    problem = _rejection(token, now, ip)
+    if problem:
+        _reject(token, problem, ip)
+    usage = {"last_used_at": now, "last_used_ip": ip, "use_count": ApiToken.use_count + 1}
+    statement = update(ApiToken).where(ApiToken.id == token.id)
+    with db.engine.begin() as connection:
+        if token.single_use:
+            consumed = connection.execute(
+                statement.where(status_clause("active", now)).values(used_at=now, **usage)
+            ).rowcount
+        else:
+            if connection.dialect.name == "postgresql":
+                # Usage bookkeeping may lose its last instants in a crash; it need not wait.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            connection.execute(statement.values(**usage))
+            consumed = 1
+    if not consumed:
+        _reject(token, "The single-use API token has already been used.", ip)
+    return token
+
+
+def my_tokens(owner: User) -> Select:
+    return select(ApiToken).where(ApiToken.owner_id == owner.id).order_by(ApiToken.id.desc())
+
+
+def search_tokens(filters: dict) -> Select:
+    """All tokens matching owner (email or uuid), name (substring) and status."""
+    query = select(ApiToken).join(ApiToken.owner).order_by(ApiToken.id.desc())
+    if filters.get("owner"):
+        owner = filters["owner"].lower()
+        query = query.where(or_(User.email == owner, User.uuid == owner))
+    if filters.get("name"):
+        query = query.where(ApiToken.name.ilike(like_pattern(filters["name"]), escape="\\"))
+    if filters.get("status"):
+        query = query.where(status_clause(filters["status"], utcnow()))
+    return query
+
+
+def status_clause(status: str, now: datetime):
+    """SQL for tokens in ``status``, mirroring :meth:`ApiToken.status`."""
+    revoked = ApiToken.revoked_at.is_not(None)
+    expired = or_(ApiToken.expired_at.is_not(None), ApiToken.valid_to <= now)
+    used = ApiToken.used_at.is_not(None)
+    inactive = ApiToken.deactivated_at.is_not(None)
+    if status == "revoked":
+        return revoked
+    if status == "expired":
+        return ~revoked & expired
+    if status == "used":
+        return ~revoked & ~expired & used
+    if status == "inactive":
+        return ~revoked & ~expired & ~used & inactive
+    return ~revoked & ~expired & ~used & ~inactive
+
+
+def get_token(token_id: int, owner: User | None = None) -> ApiToken:
+    """A token by id (only among ``owner``'s when given); 404 otherwise."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (owner is not None and token.owner_id != owner.id):
+        raise NotFound(f"Token {token_id} does not exist.")
+    return token
+
+
+def change_status(token: ApiToken, action: str, actor: Actor | None = None) -> ApiToken:
+    """Apply ``revoke``, ``deactivate``, ``reactivate`` or ``expire`` to a token."""
+    now = utcnow()
+    status = token.status(now)
+    if status == "revoked" or (status == "expired" and action != "revoke"):
+        raise Conflict(f"Token {token.id} is {status}; it cannot be changed any more.")
+    if action == "revoke":
+        token.revoked_at = now
+    elif action == "deactivate":
+        token.deactivated_at = token.deactivated_at or now
+    elif action == "reactivate":
+        token.deactivated_at = None
+    elif action == "expire":
+        token.expired_at = now
+    emit(Event("token", action, actor=actor, target=_target(token),
+               details={"owner": token.owner.email, "name": token.name}))
+    return token
+
+
+def expire_all(owner: User, actor: Actor | None = None) -> int:
+    """Expire every live token of ``owner``; return how many."""
+    now = utcnow()
+    live = db.session.scalars(
+        select(ApiToken).where(ApiToken.owner_id == owner.id, status_clause("active", now)
+                               | status_clause("inactive", now))
+    ).all()
+    for token in live:
+        change_status(token, "expire", actor)
+    return len(live)

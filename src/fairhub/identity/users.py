@@ -1,0 +1,123 @@
+"""Users: create, find, update, approve, archive and restore."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import Select, or_, select
+
+from fairhub.auth import Actor
+from fairhub.db import db, like_pattern
+from fairhub.errors import Conflict, Forbidden, NotFound
+from fairhub.events import Event, emit
+from fairhub.identity import tokens
+from fairhub.identity.models import User
+from fairhub.identity.passwords import hash_password
+from fairhub.identity.roles import check_role_assignable
+
+
+def _target(user: User) -> dict:
+    return {"type": "user", "code": user.uuid}
+
+
+def get_user(uuid: str) -> User:
+    user = db.session.scalar(select(User).where(User.uuid == uuid))
+    if user is None:
+        raise NotFound(f"User {uuid!r} does not exist.")
+    return user
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def search_users(filters: dict, searchable_only: bool = False) -> Select:
+    """Users matching ``q`` (name or email), role, approved and archived, by email."""
+    query = select(User).order_by(User.email)
+    if filters.get("q"):
+        pattern = like_pattern(filters["q"].strip())
+        query = query.where(or_(User.email.ilike(pattern, escape="\\"),
+                                User.first_name.ilike(pattern, escape="\\"),
+                                User.last_name.ilike(pattern, escape="\\")))
+    for key in ("role", "approved", "archived"):
+        if filters.get(key) is not None:
+            query = query.where(getattr(User, key) == filters[key])
+    if searchable_only:
+        query = query.where(User.searchable.is_(True), User.archived.is_(False))
+    return query
+
+
+def create_user(data: dict, actor: Actor | None) -> User:
+    email = data["email"].strip().lower()
+    if find_by_email(email) is not None:
+        raise Conflict(f"A user with email {email!r} already exists.")
+    role = data.get("role") or current_app.config["USERS_DEFAULT_ROLE"]
+    check_role_assignable(role, actor)
+    approved = data.get("approved")
+    if approved is None:
+        approved = bool(current_app.config["USERS_AUTO_APPROVE"])
+    elif approved and actor is not None and not actor.can("users/approve"):
+        raise Forbidden("Creating an approved user needs the permission 'users/approve'.")
+    user = User(
+        email=email, first_name=data.get("first_name"), last_name=data.get("last_name"),
+        role=role, approved=approved, archived=False, searchable=data.get("searchable", True),
+        password_hash=hash_password(data["password"]) if data.get("password") else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    emit(Event("user", "create", actor=actor, target=_target(user),
+               details={"email": email, "role": role, "approved": approved}))
+    return user
+
+
+def update_user(user: User, data: dict, actor: Actor | None) -> User:
+    """Change profile fields, the role (needs ``roles/assign``) or the password."""
+    if "email" in data:
+        email = data["email"].strip().lower()
+        other = find_by_email(email)
+        if other is not None and other.id != user.id:
+            raise Conflict(f"A user with email {email!r} already exists.")
+        user.email = email
+    for key in ("first_name", "last_name", "searchable"):
+        if key in data:
+            setattr(user, key, data[key])
+    if "password" in data:
+        user.password_hash = hash_password(data["password"])
+    if "role" in data and data["role"] != user.role:
+        if actor is not None and not actor.can("roles/assign"):
+            raise Forbidden("Changing a user's role needs the permission 'roles/assign'.")
+        check_role_assignable(data["role"], actor)
+        emit(Event("role", "assign", actor=actor, target={"type": "role", "code": data["role"]},
+                   details={"users": [user.uuid], "previous": user.role}))
+        user.role = data["role"]
+    changed = sorted(k if k != "password" else "password_changed" for k in data)
+    emit(Event("user", "update", actor=actor, target=_target(user), details={"fields": changed}))
+    return user
+
+
+def set_approved(user: User, approved: bool, actor: Actor | None) -> User:
+    if user.archived:
+        raise Conflict("An archived user cannot be approved or unapproved; restore them first.")
+    user.approved = approved
+    emit(Event("user", "approve" if approved else "unapprove", actor=actor, target=_target(user)))
+    return user
+
+
+def archive(user: User, reason: str, expire_tokens: bool, actor: Actor | None) -> User:
+    """Archive a user with a reason; they can no longer sign in, nor can their tokens."""
+    if actor is not None and actor.user is not None and actor.user.id == user.id:
+        raise Conflict("You cannot archive yourself.")
+    if user.archived:
+        raise Conflict(f"User {user.email!r} is already archived.")
+    user.archived, user.archived_reason = True, reason
+    expired = tokens.expire_all(user, actor) if expire_tokens else 0
+    emit(Event("user", "archive", actor=actor, target=_target(user),
+               details={"reason": reason, "tokens_expired": expired}))
+    return user
+
+
+def restore(user: User, actor: Actor | None) -> User:
+    """Bring an archived user back, unapproved, so someone must approve them again."""
+    if not user.archived:
+        raise Conflict(f"User {user.email!r} is not archived.")
+    user.archived, user.archived_reason, user.approved = False, None, False
+    emit(Event("user", "restore", actor=actor, target=_target(user)))
+    return user

@@ -1,0 +1,69 @@
+"""Routes for session access tokens (``/api/auth``)."""
+from __future__ import annotations
+
+from flask import current_app, url_for
+from flask.views import MethodView
+
+from fairhub.api import Blueprint
+from fairhub.auth import client_ip, current_actor
+from fairhub.db import db
+from fairhub.errors import BadRequest
+from fairhub.identity import sessions
+from fairhub.identity.models import AuthSession
+from fairhub.identity.schemas import AboutSchema, AccessTokenSchema, LoginSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sessions.")
+
+
+def _my_session() -> AuthSession:
+    actor = current_actor()
+    if actor.session_id is None:
+        raise BadRequest("This request is signed in with an API token, not a session.")
+    return db.session.get(AuthSession, actor.session_id)
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, AccessTokenSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="DEFAULT_ERROR", description="Too many failed logins; "
+                      "wait for Retry-After seconds.")
+    def post(self, data):
+        """Sign in with email and password for a short-lived session access token."""
+        return sessions.login(data["email"], data["password"], client_ip())
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @blp.require_permission()
+    @blp.response(200, AccessTokenSchema)
+    def post(self):
+        """Swap my session token for a fresh one; the old one stops working."""
+        return sessions.refresh(_my_session())
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.require_permission()
+    @blp.response(204)
+    def post(self):
+        """End my session; its token stops working."""
+        sessions.logout(_my_session())
+
+
+@blp.route("/about")
+class About(MethodView):
+    @blp.response(200, AboutSchema)
+    def get(self):
+        """Describe this server and how this request was authenticated."""
+        actor = current_actor()
+        return {
+            "api_url": url_for("health.Health", _external=True).rsplit("/health", 1)[0],
+            "docs_url": url_for("api-docs.openapi_swagger_ui", _external=True),
+            "version": current_app.config["API_VERSION"],
+            "user": actor.user,
+            "authenticated_via": actor.via,
+            "session_id": actor.session_id,
+            "token_id": actor.token_id,
+        }
