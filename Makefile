@@ -22,6 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/fairhub db upgrade
+	$(BIN)/fairhub init
 	$(BIN)/fairhub serve --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgresql
@@ -34,6 +35,7 @@ test-postgresql: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_health.py
+	$(BIN)/python bench/bench_user.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -213,6 +213,9 @@ def fresh_instance() -> Iterator[dict[str, str]]:
     """Make a temp instance folder, run `python -m fairhub db upgrade` in it, and yield the env."""
     folder = tempfile.mkdtemp(prefix="fairhub-bench-")
     env = {"FAIRHUB_INSTANCE_PATH": folder}
+    if os.environ.get("BENCH_DATABASE_URL"):
+        # An empty PostgreSQL database of the bench's own, e.g. one made with createdb.
+        env["FAIRHUB_DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
     try:
         done = subprocess.run(
             [sys.executable, "-m", "fairhub", "db", "upgrade"],

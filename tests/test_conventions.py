@@ -6,6 +6,15 @@ import logging
 
 import pytest
 
+from conftest import signed_in
+from fairhub import Blueprint
+
+
+@pytest.fixture
+def client(app):
+    """Here the test client is signed in as a standard user, who may create sample notes."""
+    return signed_in(app)
+
 
 def assert_error(response, status, code=None):
     assert response.status_code == status, response.data
@@ -31,7 +40,7 @@ def test_wrong_method_is_405_with_allow_header(client):
 
 
 def test_oversized_body_is_413(make_app):
-    client = make_app({"MAX_CONTENT_LENGTH": 1000}).test_client()
+    client = signed_in(make_app({"MAX_CONTENT_LENGTH": 1000}))
     error = assert_error(client.post("/api/notes", json={"code": "a", "text": "x" * 2000}), 413)
     assert "1000" in error["message"]
 
@@ -64,6 +73,7 @@ def test_invalid_body_is_422_with_per_field_details(client, body, field):
 
 
 def add_crash_route(app):
+    @Blueprint.public
     def crash():
         raise RuntimeError("secret internals: password=hunter2")
 
@@ -72,7 +82,7 @@ def add_crash_route(app):
 
 
 def test_unhandled_exception_is_logged_500_without_internals(app, caplog):
-    client = add_crash_route(app).test_client()
+    client = signed_in(add_crash_route(app))
     with caplog.at_level(logging.ERROR, logger="fairhub"):
         response = client.post("/api/crash")
     error = assert_error(response, 500, "internal_error")
@@ -108,7 +118,7 @@ def test_list_shape_and_paging(client):
 
 
 def test_page_size_defaults_and_is_capped(make_app):
-    client = make_app({"DEFAULT_PAGE_SIZE": 4, "MAX_PAGE_SIZE": 5}).test_client()
+    client = signed_in(make_app({"DEFAULT_PAGE_SIZE": 4, "MAX_PAGE_SIZE": 5}))
     assert client.get("/api/notes").get_json()["paging"]["page_size"] == 4
     assert client.get("/api/notes?page_size=1000").get_json()["paging"]["page_size"] == 5
 
@@ -130,7 +140,7 @@ def test_request_id_is_echoed_when_safe_and_replaced_when_not(client):
 
 
 def test_json_logging_carries_the_request_id(make_app, capfd):
-    client = add_crash_route(make_app({"LOG_FORMAT": "json"})).test_client()
+    client = signed_in(add_crash_route(make_app({"LOG_FORMAT": "json"})))
     client.post("/api/crash", headers={"X-Request-ID": "trace-42"})
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()
              if line.startswith("{")]

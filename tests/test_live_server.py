@@ -4,20 +4,26 @@ from __future__ import annotations
 import requests
 
 
-def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server):
+def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server, fairhub_command):
     base = live_server(workers=2)
+    fairhub_command("users", "create", "writer@example.org", "--role", "data-manager",
+                    stdin="a-long-password\n")
+    secret = fairhub_command("tokens", "create", "writer@example.org", "--name", "live",
+                             "--role", "data-manager", "--valid-to", "2099-01-01",
+                             "--reason", "test")
+    auth = {"Authorization": f"Bearer {secret}"}
     health = requests.get(f"{base}/api/health", timeout=10)
     assert health.status_code == 200 and health.json()["database"]["status"] == "ok"
     assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200
     assert requests.get(f"{base}/api/openapi.json", timeout=10).json()["openapi"].startswith("3.")
     created = requests.post(f"{base}/api/notes/", json={"code": "live", "text": "over HTTP"},
-                            timeout=10)
+                            headers=auth, timeout=10)
     assert created.status_code == 201
     listed = requests.get(f"{base}/api/notes", timeout=10, allow_redirects=False)
     assert listed.status_code == 200 and listed.json()["paging"]["total"] == 1
     missing = requests.get(f"{base}/api/nothing", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"]["message"]
     too_big = requests.post(f"{base}/api/notes", data=b"x" * (6 * 1024 * 1024),
-                            headers={"Content-Type": "application/json"}, timeout=30)
+                            headers={"Content-Type": "application/json", **auth}, timeout=30)
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == "request_entity_too_large"

@@ -10,7 +10,7 @@ from fairhub import db
 from fairhub.cli import cli
 from fairhub.migrations import enabled_tables, version_locations
 
-from conftest import SAMPLE
+from conftest import SAMPLE, signed_in
 
 
 def upgrade(tmp_path, database_url, plugins=SAMPLE):
@@ -29,7 +29,7 @@ def test_upgrade_creates_each_enabled_plugins_tables(tmp_path, database_url, mak
         assert {"sample_notes", "alembic_version"} <= tables
         heads = MigrationContext.configure(db.engine.connect()).get_current_heads()
         assert set(heads) == {"notes_0001"}
-    assert app.test_client().post("/api/notes", json={"code": "a", "text": "b"}).status_code == 201
+    assert signed_in(app).post("/api/notes", json={"code": "a", "text": "b"}).status_code == 201
 
 
 def test_upgrade_is_idempotent(tmp_path, database_url):

@@ -11,7 +11,13 @@ from fairhub import Blueprint, Event, Permission, create_app, emit, hookimpl
 from fairhub.cli import cli
 from fairhub.plugins import PluginError
 
-from conftest import SAMPLE
+from conftest import SAMPLE, signed_in
+
+
+@pytest.fixture
+def client(app):
+    """Here the test client is signed in as a standard user, who may create sample notes."""
+    return signed_in(app)
 
 
 @pytest.fixture
@@ -132,13 +138,13 @@ def test_plugin_permissions_and_config_defaults_reach_the_app(make_app):
     assert host.permissions["notes/create"].default_roles == ("standard",)
     assert host.permission_owners["notes/create"] == "notes"
     assert app.config["NOTES_MAX_LENGTH"] == 7  # an operator's value beats the default
-    response = app.test_client().post("/api/notes", json={"code": "a", "text": "12345678"})
+    response = signed_in(app).post("/api/notes", json={"code": "a", "text": "12345678"})
     assert response.status_code == 422
 
 
 def test_plugin_event_listener_receives_events(app, client):
     client.post("/api/notes", json={"code": "n", "text": "t"})
-    assert app.extensions["notes"]["events"] == ["note.create"]
+    assert app.extensions["notes"]["events"][-1] == "note.create"
 
 
 class Failing:
@@ -209,6 +215,7 @@ def test_a_module_level_plugin_in_a_new_package_needs_no_core_change(tmp_path, m
 
         @blp.route("")
         class Hello(MethodView):
+            @blp.public
             @blp.response(200)
             def get(self):
                 """Say hello."""
@@ -221,3 +228,29 @@ def test_a_module_level_plugin_in_a_new_package_needs_no_core_change(tmp_path, m
     monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
     client = make_app(plugins=["hello_plugin"]).test_client()
     assert client.get("/api/hello").get_json() == {"hello": "world"}
+
+
+def test_a_route_that_says_neither_public_nor_a_permission_stops_start_up(make_app, tmp_path,
+                                                                          monkeypatch):
+    package = tmp_path / "pkgs" / "open_plugin"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(textwrap.dedent('''
+        from flask.views import MethodView
+        from fairhub import Blueprint, hookimpl
+
+        blp = Blueprint("open", __name__, url_prefix="/api/open")
+
+        @blp.route("")
+        class Open(MethodView):
+            @blp.response(200)
+            def get(self):
+                """Forgot to say who may call this."""
+                return {}
+
+        @hookimpl
+        def fairhub_blueprints():
+            return [blp]
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
+    with pytest.raises(PluginError, match="GET /api/open"):
+        make_app(plugins=["open_plugin"])

@@ -28,3 +28,17 @@ def test_the_quickstart_is_two_make_commands():
     quickstart = README.split("## Quickstart")[1].split("##")[0]
     commands = re.findall(r"^make \w+", quickstart, flags=re.M)
     assert commands == ["make run", "make test"]
+
+
+def test_the_role_matrix_matches_the_core_permissions(make_app):
+    from fairhub.identity.roles import managed_permissions
+
+    header = re.search(r"^\| permission \| (.+) \|$", README, flags=re.M).group(1).split(" | ")
+    rows = re.findall(r"^\| `([a-z-]+/[a-z-]+)` \| (.*) \|$", README, flags=re.M)
+    app = make_app(plugins=[])
+    with app.app_context():
+        declared = set(app.extensions["fairhub"].permissions)
+        assert {name for name, _ in rows} == declared
+        for name, cells in rows:
+            marks = [cell.strip() == "✓" for cell in cells.split("|")]
+            assert marks == [name in managed_permissions(role) for role in header], name

@@ -19,6 +19,10 @@ from fairhub.inputs import contains_nul
 SECURITY_SCHEME = "bearerAuth"
 # Attribute on a view function naming the permissions it requires (None: a public route).
 PERMISSIONS_ATTR = "_fairhub_permissions"
+# Attribute on a view function open to anyone (routes are closed unless they say so).
+PUBLIC_ATTR = "_fairhub_public"
+# Attribute on a public view function that must not look at the caller's credentials.
+IGNORES_CREDENTIALS_ATTR = "_fairhub_ignores_credentials"
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -89,6 +93,22 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    @staticmethod
+    def public(func):
+        """Open a route to anyone, signed in or not.
+
+        Every route must say either this or :meth:`require_permission`; a route that says
+        neither stops start-up.
+        """
+        setattr(func, PUBLIC_ATTR, True)
+        return func
+
+    @classmethod
+    def ignore_credentials(cls, func):
+        """Open a route to anyone and ignore any Authorization header (logging in)."""
+        setattr(func, IGNORES_CREDENTIALS_ATTR, True)
+        return cls.public(func)
+
 
 MAX_ID = 2**31 - 1
 
@@ -154,7 +174,10 @@ class Timestamp(ma.fields.DateTime):
         result = super()._deserialize(value, attr, data, **kwargs)
         if result.tzinfo is None:
             result = result.replace(tzinfo=timezone.utc)
-        return result.astimezone(timezone.utc)
+        try:
+            return result.astimezone(timezone.utc)
+        except OverflowError:  # e.g. year 9999 at a negative offset
+            raise self.make_error("invalid", input=value, obj_type="datetime") from None
 
 
 # Paging

@@ -15,6 +15,7 @@ from fairhub.api import Api
 from fairhub.config import CORE_SETTINGS, load_config, plugin_list
 from fairhub.db import db, init_db
 from fairhub.errors import register_error_handlers
+from fairhub.identity import authn
 from fairhub.inputs import install_input_checks
 from fairhub.logs import configure_logging
 from fairhub.migrations import configure_migrations
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     core.check_default_roles(host.permissions.values())
     for _plugin, blueprint in collect_blueprints(pm):
         api.register_blueprint(blueprint)
+    _check_every_route_is_guarded(app)
     _add_commands(app, pm)
     return app
 
@@ -79,6 +81,16 @@ class NoCookieSessions(SessionInterface):
 
     def save_session(self, app, session, response):
         return None
+
+
+def _check_every_route_is_guarded(app: Flask) -> None:
+    """Stop start-up if a route says neither ``require_permission`` nor ``public``."""
+    unmarked = authn.unmarked_routes(app)
+    if unmarked:
+        raise PluginError(
+            "These routes say neither @blp.require_permission(...) nor @blp.public: "
+            + ", ".join(unmarked) + "."
+        )
 
 
 def _instance_path(test_config: dict | None) -> Path:

@@ -8,24 +8,54 @@ from typing import Any
 from flask import current_app, g, has_request_context, request
 
 
-@dataclass(frozen=True)
+@dataclass
 class Actor:
-    """The caller of a request: a user (or nobody), how they signed in, and what they may do."""
+    """The caller of a request: a user (or nobody), how they signed in, and what they may do.
 
-    user: Any = None
+    ``profile`` holds the user's columns as read when the request was authenticated (uuid,
+    email, names, role, flags, times), which is all most requests need; ``user`` loads the
+    full database object on first use, for services that change it.
+    """
+
+    user_id: int | None = None
+    profile: dict | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
     via: str = "anonymous"
     token_id: int | None = None
     session_id: int | None = None
     role: str | None = None
+    _user: Any = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, user: Any, **kwargs: Any) -> "Actor":
+        """An actor for a loaded user object (or None for nobody)."""
+        if user is None:
+            return cls(**kwargs)
+        profile = {column: getattr(user, column) for column in PROFILE_COLUMNS}
+        return cls(user_id=user.id, profile=profile, _user=user, **kwargs)
 
     @property
     def authenticated(self) -> bool:
-        return self.user is not None
+        return self.user_id is not None
+
+    @property
+    def user(self) -> Any:
+        """The user's database object, loaded on first use; None for nobody."""
+        if self._user is None and self.user_id is not None:
+            from fairhub.db import db
+            from fairhub.identity.models import User
+
+            self._user = db.session.get(User, self.user_id)
+        return self._user
 
     def can(self, permission: str) -> bool:
         """Whether this actor holds ``permission``."""
         return permission in self.permissions
+
+
+# The user columns an Actor's profile carries (never the password hash).
+PROFILE_COLUMNS = ("uuid", "email", "first_name", "last_name", "role", "approved", "archived",
+                   "archived_reason", "searchable", "created_at", "updated_at")
 
 
 ANONYMOUS = Actor()
@@ -42,7 +72,7 @@ def client_ip() -> str | None:
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
-        return address or None
+        return None  # a proxy passed on something that is not an address
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
         return str(parsed.ipv4_mapped)
     return str(parsed)

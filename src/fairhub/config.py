@@ -59,6 +59,8 @@ CORE_SETTINGS = [
             "(429 with Retry-After)."),
     Setting("TOKENS_MAX_LIFETIME_DAYS", 365, "Longest life of an API token; later `valid_to` "
             "dates are capped to it."),
+    Setting("TOKENS_USAGE_FLUSH_SECONDS", 1.0, "How often each worker writes API tokens' "
+            "use counts and last use; 0 writes on every use."),
     Setting("ADMIN_EMAIL", "admin@example.org", "Email of the administrator `fairhub init` "
             "creates on an empty instance."),
 ]

@@ -7,6 +7,7 @@ from fairhub import health
 from fairhub.hookspecs import hookimpl
 from fairhub.identity import (
     authn,
+    tokens,
     views_audit,
     views_auth,
     views_groups,
@@ -49,6 +50,7 @@ def fairhub_init_app(app):
     if trusted > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted)
     authn.install(app)
+    tokens.install_usage_buffer(app)
 
 
 @hookimpl(trylast=True)

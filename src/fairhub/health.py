@@ -44,6 +44,7 @@ def database_ok() -> bool:
 
 @blp.route("")
 class Health(MethodView):
+    @blp.public
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable.")
     def get(self):

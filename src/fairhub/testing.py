@@ -8,7 +8,7 @@ Plugin authors get the same fixtures the core's tests use:
 - ``database_url``: a database of this test's own, SQLite or PostgreSQL by ``--fairhub-db``;
 - ``make_user(role)``, ``make_token(user_uuid)``, ``auth_headers(role)``: people to call as;
 - ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
-  clients; returns the base URL.
+  clients; returns the base URL; ``fairhub_command(*args, stdin="")`` runs the CLI on it.
 
 PostgreSQL runs get one database per test run (dropped at the end) and one schema per test.
 Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it.
@@ -123,6 +123,8 @@ def make_app(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
             "INSTANCE_PATH": str(tmp_path / "instance"),
+            # Token use counts are written at once, so tests can read them back.
+            "TOKENS_USAGE_FLUSH_SECONDS": 0,
         }
         settings.update(config or {})
         app = create_app(settings, plugins=fairhub_plugins if plugins is _UNSET else plugins)
@@ -213,30 +215,47 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[..., str]]:
+def fairhub_env(database_url: str, tmp_path, fairhub_plugins) -> dict:
+    """Environment for a ``fairhub`` process (server or command) on this test's database."""
+    return {
+        **os.environ,
+        "FAIRHUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FAIRHUB_DATABASE_URL": database_url,
+        "FAIRHUB_SECRET_KEY": "live-" + uuid.uuid4().hex,
+        **({"FAIRHUB_PLUGINS": ",".join(fairhub_plugins)} if fairhub_plugins else {}),
+        # Child processes import what the tests import (plugins living in the test tree).
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+
+
+@pytest.fixture
+def fairhub_command(fairhub_env: dict) -> Callable[..., str]:
+    """Run ``python -m fairhub ARGS`` on this test's database; return stdout, fail on error."""
+
+    def run(*args: str, stdin: str = "") -> str:
+        done = subprocess.run([sys.executable, "-m", "fairhub", *args], env=fairhub_env,
+                              input=stdin, capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            pytest.fail(f"fairhub {' '.join(args)} failed:\n{done.stderr}", pytrace=False)
+        return done.stdout.strip()
+
+    return run
+
+
+@pytest.fixture
+def live_server(fairhub_env: dict, fairhub_command, tmp_path) -> Iterator[Callable[..., str]]:
     """Start fairhub under gunicorn on 127.0.0.1, migrated with ``fairhub db upgrade``.
 
-    Call it as ``live_server(workers=2, env={...})``; it returns the base URL. Servers are
-    stopped when the test ends.
+    Call it as ``live_server(workers=2, env={...})``; it returns the base URL. Make users and
+    tokens for it with ``fairhub_command("users", "create", ...)``. Servers are stopped when
+    the test ends.
     """
     servers: list[subprocess.Popen] = []
 
     def start(workers: int = 2, env: dict | None = None) -> str:
         port = _free_port()
-        settings = {
-            **os.environ,
-            "FAIRHUB_INSTANCE_PATH": str(tmp_path / "instance"),
-            "FAIRHUB_DATABASE_URL": database_url,
-            "FAIRHUB_SECRET_KEY": "live-" + uuid.uuid4().hex,
-            **({"FAIRHUB_PLUGINS": ",".join(fairhub_plugins)} if fairhub_plugins else {}),
-            # The server imports what the tests import (plugins living in the test tree).
-            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-            **(env or {}),
-        }
-        migrate = subprocess.run([sys.executable, "-m", "fairhub", "db", "upgrade"],
-                                 env=settings, capture_output=True, text=True)
-        if migrate.returncode:
-            raise RuntimeError(f"fairhub db upgrade failed:\n{migrate.stderr}")
+        settings = {**fairhub_env, **(env or {})}
+        fairhub_command("db", "upgrade")
         log = open(tmp_path / f"gunicorn-{port}.log", "wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",

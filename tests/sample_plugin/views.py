@@ -27,12 +27,14 @@ class NoteSchema(ma.Schema):
 
 @blp.route("")
 class Notes(MethodView):
+    @blp.public
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, list_schema(NoteSchema))
     def get(self, args):
         """List notes, oldest first."""
         return paginate(select(Note).order_by(Note.id), args["page"], args["page_size"])
 
+    @blp.require_permission("notes/create")
     @blp.arguments(NoteSchema)
     @blp.response(201, NoteSchema)
     def post(self, data):
@@ -49,6 +51,7 @@ class Notes(MethodView):
 
 @blp.route("/<code>")
 class NoteByCode(MethodView):
+    @blp.public
     @blp.response(200, NoteSchema)
     def get(self, code):
         """Read one note."""

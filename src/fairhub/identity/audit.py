@@ -8,7 +8,7 @@ from sqlalchemy import Select, insert, or_, select
 from fairhub.auth import Actor, client_ip
 from fairhub.db import db, utcnow
 from fairhub.events import Event
-from fairhub.identity.models import AuditEvent
+from fairhub.identity.models import TARGET_CODE_LENGTH, AuditEvent
 
 # Detail keys that are never written, whatever a caller puts in an event.
 SECRET_KEYS = frozenset({"password", "secret", "token", "access_token", "new_password",
@@ -21,16 +21,17 @@ def _scrub(details: dict) -> dict:
 
 def _row(event: Event, ip: str | None) -> dict:
     actor: Actor | None = event.actor
-    user = getattr(actor, "user", None)
+    profile = getattr(actor, "profile", None) or {}
     target = event.target or {}
     return dict(
         type=event.type,
         action=event.action,
-        actor_uuid=getattr(user, "uuid", None),
-        actor_email=getattr(user, "email", None),
+        actor_uuid=profile.get("uuid"),
+        actor_email=profile.get("email"),
         token_id=getattr(actor, "token_id", None),
         target_type=target.get("type"),
-        target_code=None if target.get("code") is None else str(target["code"]),
+        target_code=None if target.get("code") is None
+        else str(target["code"])[:TARGET_CODE_LENGTH],
         details=_scrub(event.details or {}),
         ip=ip,
         created_at=utcnow(),

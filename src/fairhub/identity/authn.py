@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from fairhub.api import PERMISSIONS_ATTR
+from fairhub.api import IGNORES_CREDENTIALS_ATTR, PERMISSIONS_ATTR, PUBLIC_ATTR
 from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.errors import Forbidden, Unauthorized
 from fairhub.identity import sessions, tokens
@@ -13,15 +13,16 @@ from fairhub.identity.roles import GUEST, managed_permissions, role_permissions
 
 
 
-def actor_for(user: Any, via: str, token: Any = None, session: Any = None) -> Actor:
-    """The actor for ``user``: their role's permissions, capped by the token's role if any."""
-    permissions = role_permissions(user.role)
+def actor_for(user_id: int, profile: dict, via: str, token: Any = None,
+              session: Any = None) -> Actor:
+    """The actor for a user: their role's permissions, capped by the token's role if any."""
+    permissions = role_permissions(profile["role"])
     if token is not None:
         permissions &= role_permissions(token.role)
     return Actor(
-        user=user, permissions=permissions, via=via,
+        user_id=user_id, profile=profile, permissions=permissions, via=via,
         token_id=getattr(token, "id", None), session_id=getattr(session, "id", None),
-        role=token.role if token is not None else user.role,
+        role=token.role if token is not None else profile["role"],
     )
 
 
@@ -41,43 +42,78 @@ def authenticate(req) -> Actor | None:
         raise Unauthorized("The Authorization header must be 'Bearer <token>'.",
                            headers={"WWW-Authenticate": "Bearer"})
     if credentials.startswith(tokens.SECRET_PREFIX):
-        token = tokens.authenticate_token(credentials, client_ip())
-        return actor_for(token.owner, "token", token)
-    session = sessions.authenticate_session(credentials)
-    return actor_for(session.user, "session", session=session)
+        token, owner = tokens.authenticate_token(credentials, client_ip())
+        return actor_for(token.owner_id, owner, "token", token=token)
+    session, user = sessions.authenticate_session(credentials)
+    return actor_for(session.user_id, user, "session", session=session)
+
+
+def _handler(endpoint: str | None, method: str):
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, method.lower(), None)
+        if view is None and method == "HEAD":
+            view = getattr(view_class, "get", None)
+    return view
+
+
+def access_of(handler) -> tuple[tuple[str, ...] | None, bool]:
+    """A view's rule: (None when public, () for any signed-in caller, else the permissions
+    it needs; whether it ignores credentials). A view that says nothing needs a sign-in."""
+    if getattr(handler, PUBLIC_ATTR, False):
+        return None, getattr(handler, IGNORES_CREDENTIALS_ATTR, False)
+    return getattr(handler, PERMISSIONS_ATTR, ()), False
+
+
+def route_access(endpoint: str | None, method: str) -> tuple[tuple[str, ...] | None, bool]:
+    """:func:`access_of` the view serving ``endpoint`` and ``method``."""
+    if endpoint is None or _framework_route(endpoint):
+        return None, False
+    return access_of(_handler(endpoint, method))
 
 
 def required_permissions(endpoint: str | None, method: str) -> tuple[str, ...] | None:
     """What a route needs: None when public, () when any signed-in caller will do."""
-    view = current_app.view_functions.get(endpoint) if endpoint else None
-    if view is None:
-        return None
-    view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        handler = getattr(view_class, method.lower(), None)
-        if handler is None and method == "HEAD":
-            handler = getattr(view_class, "get", None)
-        view = handler
-    return getattr(view, PERMISSIONS_ATTR, None)
+    return route_access(endpoint, method)[0]
+
+
+def unmarked_routes(app: Flask) -> list[str]:
+    """Routes of the API whose views say neither ``require_permission`` nor ``public``."""
+    found = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if _framework_route(rule.endpoint):
+                continue
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                handler = _handler(rule.endpoint, method)
+                if not any(hasattr(handler, a) for a in (PERMISSIONS_ATTR, PUBLIC_ATTR)):
+                    found.append(f"{method} {rule.rule}")
+    return found
+
+
+def _framework_route(endpoint: str | None) -> bool:
+    """The OpenAPI document and the docs pages, open to anyone."""
+    return bool(endpoint) and (endpoint.startswith("api-docs.") or endpoint == "docs_asset")
 
 
 def enforce_permissions() -> None:
     """Refuse the request unless the caller holds every permission its route requires.
 
-    A request carrying credentials is authenticated here, before its view opens a
-    transaction, whatever its route: recording a token's use writes in a transaction of its
-    own, which must not wait behind the request's.
+    Credentials are checked here, before the view opens a transaction (recording a token's
+    use writes in a transaction of its own), on every route but those marked as ignoring
+    them (logging in, so that a stale token does not stand in the way).
     """
     if request.method == "OPTIONS":
         return
-    if "Authorization" in request.headers:
-        current_actor()
     cache = current_app.extensions["fairhub"].route_permissions
     key = (request.endpoint, request.method)
     if key not in cache:
-        cache[key] = required_permissions(request.endpoint, request.method)
-    required = cache[key]
+        cache[key] = route_access(request.endpoint, request.method)
+    required, ignores_credentials = cache[key]
     if required is None:
+        if "Authorization" in request.headers and not ignores_credentials:
+            current_actor()
         return
     actor = current_actor()
     missing = [name for name in required if not actor.can(name)]

@@ -1,6 +1,7 @@
 """Operator commands: ``fairhub init``, ``fairhub users ...`` and ``fairhub tokens ...``."""
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from datetime import date, datetime, time, timedelta, timezone
@@ -28,7 +29,8 @@ def _fail_on_api_errors(func):
             return func(*args, **kwargs)
         except ApiError as error:
             db.session.rollback()
-            raise click.ClickException(error.message) from error
+            details = f" {json.dumps(error.details)}" if error.details else ""
+            raise click.ClickException(error.message + details) from error
 
     wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
     return wrapper

@@ -14,6 +14,17 @@ def _target(group: Group) -> dict:
     return {"type": "group", "code": group.code}
 
 
+def present(group: Group, actor: Actor) -> dict:
+    """A group as ``actor`` may see it: callers who may not change users (data managers) see
+    only searchable, active members, as in the user list."""
+    members = group.members
+    if not actor.can("users/update"):
+        members = [m for m in members if m.searchable and not m.archived]
+    return {"id": group.id, "code": group.code, "name": group.name,
+            "description": group.description, "members": members,
+            "created_at": group.created_at, "updated_at": group.updated_at}
+
+
 def get_group(code: str) -> Group:
     group = db.session.scalar(select(Group).where(Group.code == code))
     if group is None:

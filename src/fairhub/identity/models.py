@@ -127,16 +127,23 @@ class ApiToken(db.Model):
     owner: Mapped[User] = relationship()
 
     def status(self, now: datetime) -> str:
-        """``revoked``, ``expired``, ``used``, ``inactive`` or ``active``, in that precedence."""
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expired_at is not None or self.valid_to <= now:
-            return "expired"
-        if self.used_at is not None:
-            return "used"
-        if self.deactivated_at is not None:
-            return "inactive"
-        return "active"
+        return token_status(self, now)
+
+
+def token_status(token, now: datetime) -> str:
+    """``revoked``, ``expired``, ``used``, ``inactive`` or ``active``, in that precedence.
+
+    ``token`` is an :class:`ApiToken` or a row with its columns.
+    """
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expired_at is not None or token.valid_to <= now:
+        return "expired"
+    if token.used_at is not None:
+        return "used"
+    if token.deactivated_at is not None:
+        return "inactive"
+    return "active"
 
 
 class LoginThrottle(db.Model):
@@ -150,6 +157,9 @@ class LoginThrottle(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+TARGET_CODE_LENGTH = 255
+
+
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_target", "target_type", "target_code"),)
@@ -161,7 +171,7 @@ class AuditEvent(db.Model):
     actor_email: Mapped[str | None] = mapped_column(String(254))
     token_id: Mapped[int | None] = mapped_column(Integer)
     target_type: Mapped[str | None] = mapped_column(String(64))
-    target_code: Mapped[str | None] = mapped_column(String(200))
+    target_code: Mapped[str | None] = mapped_column(String(TARGET_CODE_LENGTH))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

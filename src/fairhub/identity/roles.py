@@ -29,18 +29,33 @@ MANAGED_ROLES: dict[str, tuple[str, str]] = {
 
 # Roles a permission's default_roles may name; data-steward holds every permission anyway.
 ASSIGNABLE_DEFAULTS = frozenset(MANAGED_ROLES) - {ARCHIVED}
+# Each of these roles holds what the ones before it hold: a permission declared for
+# `observer` reaches standard users and data managers too.
+CHAIN = (GUEST, OBSERVER, STANDARD, DATA_MANAGER)
+
+
+def _reaches(code: str, default_roles: tuple[str, ...]) -> bool:
+    if code in default_roles:
+        return True
+    if code not in CHAIN:
+        return False
+    below = CHAIN[:CHAIN.index(code)]
+    return any(role in below for role in default_roles)
 
 
 def managed_permissions(code: str) -> frozenset[str]:
-    """The permissions a managed role holds: those declaring it, or all for data-steward."""
+    """The permissions a managed role holds: those declaring it or a role below it in
+    :data:`CHAIN`, or all of them for data-steward."""
     host = current_app.extensions["fairhub"]
     cache = host.role_cache
     if code not in cache:
         every = host.permissions.values()
         if code == DATA_STEWARD:
             cache[code] = frozenset(p.name for p in every)
+        elif code == ARCHIVED:
+            cache[code] = frozenset()
         else:
-            cache[code] = frozenset(p.name for p in every if code in p.default_roles)
+            cache[code] = frozenset(p.name for p in every if _reaches(code, p.default_roles))
     return cache[code]
 
 
@@ -62,16 +77,43 @@ def role_permissions(code: str) -> frozenset[str]:
     return frozenset(role.permissions) & frozenset(current_app.extensions["fairhub"].permissions)
 
 
-def check_role_assignable(role: str, actor: Actor | None) -> None:
-    """Refuse unknown roles, and roles granting what the assigning actor does not hold."""
+# Managed roles any holder of roles/assign may give, whatever they hold themselves: handing
+# out the everyday roles is what administrators are for.
+FREELY_ASSIGNABLE = frozenset({OBSERVER, STANDARD, DATA_MANAGER, ADMIN, ARCHIVED})
+
+
+def check_can_grant(role: str, actor: Actor | None) -> None:
+    """Refuse a signed-in actor acting with a role beyond them.
+
+    Beyond means a role holding permissions the actor lacks, except that administrators
+    (holding every permission of ``admin``) may hand out the everyday managed roles. It
+    applies to giving the role, and to changing an account that holds it, so that nobody can
+    make or take over a more powerful account.
+    """
+    if actor is None or not actor.authenticated:
+        return
+    if role in FREELY_ASSIGNABLE and managed_permissions(ADMIN) <= actor.permissions:
+        return
+    beyond = sorted(role_permissions(role) - actor.permissions)
+    if beyond:
+        raise Forbidden(f"Role {role!r} holds permissions you do not hold.",
+                        details={"permissions": beyond})
+
+
+def check_role_assignable(role: str, actor: Actor | None,
+                          users: list[User] | tuple = ()) -> None:
+    """Refuse unknown roles, roles beyond the actor, and anyone changing their own role."""
     if not role_exists(role):
         raise ValidationError(f"Role {role!r} does not exist.",
                               details={"json": {"role": ["Unknown role."]}})
-    if actor is not None and actor.authenticated:
-        beyond = sorted(role_permissions(role) - actor.permissions)
-        if beyond:
-            raise Forbidden(f"Role {role!r} grants permissions you do not hold.",
-                            details={"permissions": beyond})
+    if role == GUEST:
+        raise ValidationError("The guest role is only for anonymous callers.",
+                              details={"json": {"role": ["Not assignable."]}})
+    check_can_grant(role, actor)
+    for user in users:
+        check_can_grant(user.role, actor)
+        if actor is not None and user.id == actor.user_id and user.role != role:
+            raise Forbidden("You cannot change your own role.")
 
 
 def _target(code: str) -> dict:
@@ -170,8 +212,10 @@ def delete_role(code: str, actor: Actor | None) -> None:
 
 def assign_role(code: str, uuids: list[str], actor: Actor | None) -> list[User]:
     """Give role ``code`` to every user named, all or none."""
-    check_role_assignable(code, actor)
+    if not role_exists(code):
+        raise NotFound(f"Role {code!r} does not exist.")
     users = users_by_uuid(uuids)
+    check_role_assignable(code, actor, users)
     for user in users:
         user.role = code
     emit(Event("role", "assign", actor=actor, target=_target(code),

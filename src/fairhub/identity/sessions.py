@@ -4,15 +4,15 @@ from __future__ import annotations
 import math
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload
 
-from fairhub.auth import Actor
+from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import db, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
@@ -45,24 +45,33 @@ def start_session(user: User, ip: str | None) -> dict:
             "expires_in": int(_lifetime().total_seconds())}
 
 
-def authenticate_session(token: str) -> AuthSession:
-    """The live session a session access token names; 401 with the reason otherwise."""
+# One indexed lookup: the session and its user's profile.
+_USER = {f"user_{name}": name for name in PROFILE_COLUMNS}
+_LOOKUP = (
+    select(AuthSession.__table__,
+           *(User.__table__.c[name].label(label) for label, name in _USER.items()))
+    .join(User.__table__, User.id == AuthSession.user_id)
+    .where(AuthSession.key == bindparam("key"))
+)
+
+
+def authenticate_session(token: str) -> tuple[Any, dict]:
+    """The live session a session access token names, and its user's profile; else 401."""
     try:
         key = _serializer().loads(token, max_age=int(_lifetime().total_seconds()))
     except SignatureExpired:
         raise Unauthorized("The session token has expired; log in again.", headers=_INVALID)
     except BadSignature:
         raise Unauthorized("The token is not valid.", headers=_INVALID)
-    session = db.session.scalar(
-        select(AuthSession).where(AuthSession.key == key).options(joinedload(AuthSession.user))
-    )
+    session = db.session.connection().execute(_LOOKUP, {"key": key}).first()
     if session is None or session.revoked_at is not None:
         raise Unauthorized("The session has been logged out.", headers=_INVALID)
     if session.expires_at <= utcnow():
         raise Unauthorized("The session token has expired; log in again.", headers=_INVALID)
-    if not session.user.active:
+    user = {name: session._mapping[label] for label, name in _USER.items()}
+    if user["archived"] or not user["approved"]:
         raise Unauthorized("The user is not approved or is archived.", headers=_INVALID)
-    return session
+    return session, user
 
 
 def login(email: str, password: str, ip: str | None) -> dict:
@@ -76,11 +85,12 @@ def login(email: str, password: str, ip: str | None) -> dict:
     if not verify_password(user.password_hash if user else None, password):
         for key, limit in keys.items():
             _note_failure(key, limit)
-        record_now(Event("auth", "login_failed", actor=Actor(user=user),
+        # The actor stays anonymous: whoever tried has not shown they are that user.
+        record_now(Event("auth", "login_failed", actor=Actor(),
                          target={"type": "user", "code": email}), ip=ip)
         raise Unauthorized("The email or password is wrong.")
     if not user.active:
-        record_now(Event("auth", "login_refused", actor=Actor(user=user),
+        record_now(Event("auth", "login_refused", actor=Actor.of(user),
                          target={"type": "user", "code": user.uuid},
                          details={"reason": "archived" if user.archived else "unapproved"}), ip=ip)
         raise Unauthorized("This account is archived." if user.archived
@@ -88,7 +98,7 @@ def login(email: str, password: str, ip: str | None) -> dict:
     with db.engine.begin() as connection:
         connection.execute(delete(LoginThrottle).where(LoginThrottle.key == f"email:{email}"))
     response = start_session(user, ip)
-    emit(Event("auth", "login", actor=Actor(user=user, via="session"),
+    emit(Event("auth", "login", actor=Actor.of(user, via="session"),
                target={"type": "user", "code": user.uuid}))
     db.session.commit()
     return response

@@ -4,19 +4,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import atexit
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam, or_, select, update
 
-from fairhub.auth import Actor
+from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import db, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
-from fairhub.identity.models import ApiToken, User
+from fairhub.identity.models import ApiToken, User, token_status
 from fairhub.identity.roles import role_exists, role_permissions
 
 SECRET_PREFIX = "fh_"
@@ -42,14 +46,15 @@ def parse_networks(values: list[str]) -> list[str]:
     return networks
 
 
-def ip_allowed(token: ApiToken, ip: str) -> bool:
-    if not token.allowed_ips:
+def ip_allowed(allowed: list[str], ip: str) -> bool:
+    """Whether ``ip`` falls in one of the ``allowed`` ranges (any, when there are none)."""
+    if not allowed:
         return True
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(net) for net in token.allowed_ips)
+    return any(address in ipaddress.ip_network(net) for net in allowed)
 
 
 def issue_token(owner: User, *, name: str, role: str, valid_to: datetime, reason: str,
@@ -60,10 +65,14 @@ def issue_token(owner: User, *, name: str, role: str, valid_to: datetime, reason
     if not role_exists(role):
         raise ValidationError(f"Role {role!r} does not exist.",
                               details={"json": {"role": ["Unknown role."]}})
-    beyond = sorted(role_permissions(role) - role_permissions(owner.role))
+    # Never more than the owner holds, nor than the caller (perhaps a narrower token) holds.
+    held = role_permissions(owner.role)
+    if actor is not None and actor.authenticated:
+        held &= actor.permissions
+    beyond = sorted(role_permissions(role) - held)
     if beyond:
-        raise Forbidden(f"Role {role!r} grants permissions the token's owner does not hold.",
-                        details={"permissions": beyond})
+        raise Forbidden(f"Role {role!r} grants permissions beyond what the token's owner "
+                        "(or the calling token) holds.", details={"permissions": beyond})
     if valid_to.tzinfo is None:
         valid_to = valid_to.replace(tzinfo=now.tzinfo)
     if valid_to <= now:
@@ -89,8 +98,8 @@ def _target(token: ApiToken) -> dict:
     return {"type": "token", "code": token.id}
 
 
-def _rejection(token: ApiToken, now: datetime, ip: str) -> str | None:
-    status = token.status(now)
+def _rejection(token, owner: dict, now: datetime, ip: str) -> str | None:
+    status = token_status(token, now)
     if status != "active":
         return {
             "revoked": "The API token has been revoked.",
@@ -98,59 +107,140 @@ def _rejection(token: ApiToken, now: datetime, ip: str) -> str | None:
             "used": "The single-use API token has already been used.",
             "inactive": "The API token is deactivated.",
         }[status]
-    if not ip_allowed(token, ip):
+    if not ip_allowed(token.allowed_ips, ip):
         return f"The API token may not be used from {ip}."
-    if token.owner.archived:
+    if owner["archived"]:
         return "The API token's owner is archived."
-    if not token.owner.approved:
+    if not owner["approved"]:
         return "The API token's owner is not approved."
     return None
 
 
-def _reject(token: ApiToken, message: str, ip: str) -> None:
-    record_now(Event("token", "reject", actor=Actor(user=token.owner, via="token",
-                                                    token_id=token.id),
-                     target=_target(token), details={"reason": message}), ip=ip)
+def _token_actor(token, owner: dict) -> Actor:
+    return Actor(user_id=token.owner_id, profile=owner, via="token", token_id=token.id)
+
+
+def _reject(token, owner: dict, message: str, ip: str) -> None:
+    record_now(Event("token", "reject", actor=_token_actor(token, owner), target=_target(token),
+                     details={"reason": message}), ip=ip)
     raise Unauthorized(message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def authenticate_token(secret: str, ip: str) -> ApiToken:
-    """The token a secret belongs to, after every check; its use is recorded.
+# One indexed lookup: the token's columns and its owner's profile.
+_OWNER = {f"owner_{name}": name for name in PROFILE_COLUMNS}
+_LOOKUP = (
+    select(ApiToken.__table__,
+           *(User.__table__.c[name].label(label) for label, name in _OWNER.items()))
+    .join(User.__table__, User.id == ApiToken.owner_id)
+    .where(ApiToken.key == bindparam("key"))
+)
 
-    A single-use token is consumed by one conditional UPDATE, so of any number of
-    concurrent uses on any number of hosts exactly one succeeds.
+
+def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
+    """The token a secret belongs to and its owner's profile, after every check.
+
+    The check is one indexed read and a constant-time compare of SHA-256 digests; its use is
+    recorded (see :class:`UsageBuffer`). A single-use token is consumed by one conditional
+    UPDATE, so of any number of concurrent uses on any number of hosts exactly one succeeds.
     """
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.key == key).options(joinedload(ApiToken.owner))
-    )
+    token = db.session.connection().execute(_LOOKUP, {"key": key}).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise Unauthorized("The API token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    owner = {name: token._mapping[label] for label, name in _OWNER.items()}
     now = utcnow()
-    problem = _rejection(token, now, ip)
+    problem = _rejection(token, owner, now, ip)
     if problem:
-        _reject(token, problem, ip)
-    usage = {"last_used_at": now, "last_used_ip": ip, "use_count": ApiToken.use_count + 1}
-    statement = update(ApiToken).where(ApiToken.id == token.id)
+        _reject(token, owner, problem, ip)
+    if token.single_use:
+        _consume(token, owner, now, ip)
+    else:
+        current_app.extensions[USAGE_EXTENSION].note(token.id, now, ip)
+    return token, owner
+
+
+def _consume(token, owner: dict, now: datetime, ip: str) -> None:
+    """Use up a single-use token with one conditional UPDATE, or refuse the loser of a race."""
     with db.engine.begin() as connection:
-        if token.single_use:
-            consumed = connection.execute(
-                statement.where(status_clause("active", now)).values(used_at=now, **usage)
-            ).rowcount
-        else:
-            if connection.dialect.name == "postgresql":
-                # Usage bookkeeping may lose its last instants in a crash; it need not wait.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            connection.execute(statement.values(**usage))
-            consumed = 1
+        consumed = connection.execute(
+            update(ApiToken).where(ApiToken.id == token.id, status_clause("active", now))
+            .values(used_at=now, last_used_at=now, last_used_ip=ip,
+                    use_count=ApiToken.use_count + 1)
+        ).rowcount
     if not consumed:
-        _reject(token, "The single-use API token has already been used.", ip)
-    return token
+        _reject(token, owner, "The single-use API token has already been used.", ip)
+    record_now(Event("token", "use", actor=_token_actor(token, owner), target=_target(token)),
+               ip=ip)
 
 
-def my_tokens(owner: User) -> Select:
-    return select(ApiToken).where(ApiToken.owner_id == owner.id).order_by(ApiToken.id.desc())
+@dataclass
+class _Usage:
+    count: int = 0
+    last_at: datetime | None = None
+    last_ip: str | None = None
+    flushed_at: float = float("-inf")
+
+
+class UsageBuffer:
+    """Counts token uses in a worker and writes them at most every ``interval`` seconds.
+
+    Writing on every request would make each authenticated call a database write; the buffer
+    keeps token checks read-only and loses at most ``interval`` seconds of counts if a worker
+    dies. One per app, in ``app.extensions``.
+    """
+
+    def __init__(self, app, interval: float) -> None:
+        self.app, self.interval = app, interval
+        self.pending: dict[int, _Usage] = {}
+        self.lock = threading.Lock()
+
+    def note(self, token_id: int, now: datetime, ip: str) -> None:
+        with self.lock:
+            usage = self.pending.setdefault(token_id, _Usage())
+            usage.count, usage.last_at, usage.last_ip = usage.count + 1, now, ip
+            if time.monotonic() - usage.flushed_at < self.interval:
+                return
+            due = {token_id: _Usage(usage.count, usage.last_at, usage.last_ip)}
+            usage.count, usage.flushed_at = 0, time.monotonic()
+        self._write(due)
+
+    def flush(self) -> None:
+        """Write every count still buffered (at worker exit, and in tests)."""
+        with self.lock:
+            due = {tid: _Usage(u.count, u.last_at, u.last_ip)
+                   for tid, u in self.pending.items() if u.count}
+            for usage in self.pending.values():
+                usage.count = 0
+        if due:
+            with self.app.app_context():
+                self._write(due)
+
+    def _write(self, due: dict[int, _Usage]) -> None:
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Bookkeeping may lose its last instants in a crash; it need not wait for disk.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            for token_id, usage in due.items():
+                connection.execute(
+                    update(ApiToken).where(ApiToken.id == token_id).values(
+                        use_count=ApiToken.use_count + usage.count,
+                        last_used_at=usage.last_at, last_used_ip=usage.last_ip)
+                )
+
+
+USAGE_EXTENSION = "fairhub.token_usage"
+
+
+def install_usage_buffer(app) -> None:
+    buffer = UsageBuffer(app, float(app.config["TOKENS_USAGE_FLUSH_SECONDS"]))
+    app.extensions[USAGE_EXTENSION] = buffer
+    if not app.testing:
+        atexit.register(buffer.flush)
+
+
+def my_tokens(owner_id: int) -> Select:
+    return select(ApiToken).where(ApiToken.owner_id == owner_id).order_by(ApiToken.id.desc())
 
 
 def search_tokens(filters: dict) -> Select:
@@ -183,10 +273,10 @@ def status_clause(status: str, now: datetime):
     return ~revoked & ~expired & ~used & ~inactive
 
 
-def get_token(token_id: int, owner: User | None = None) -> ApiToken:
-    """A token by id (only among ``owner``'s when given); 404 otherwise."""
+def get_token(token_id: int, owner_id: int | None = None) -> ApiToken:
+    """A token by id (only among the owner's when given); 404 otherwise."""
     token = db.session.get(ApiToken, token_id)
-    if token is None or (owner is not None and token.owner_id != owner.id):
+    if token is None or (owner_id is not None and token.owner_id != owner_id):
         raise NotFound(f"Token {token_id} does not exist.")
     return token
 

@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from fairhub.auth import Actor
 from fairhub.db import db, like_pattern
 from fairhub.errors import Conflict, Forbidden, NotFound
 from fairhub.events import Event, emit
 from fairhub.identity import tokens
-from fairhub.identity.models import User
+from fairhub.identity.models import Group, GroupMember, User
 from fairhub.identity.passwords import hash_password
-from fairhub.identity.roles import check_role_assignable
+from fairhub.identity.roles import check_can_grant, check_role_assignable
 
 
 def _target(user: User) -> dict:
     return {"type": "user", "code": user.uuid}
+
+
+def _is_user(actor: Actor | None) -> bool:
+    """Whether limits apply: a signed-in user's; operators at the command line have none."""
+    return actor is not None and actor.authenticated
 
 
 def get_user(uuid: str) -> User:
@@ -23,6 +28,18 @@ def get_user(uuid: str) -> User:
     if user is None:
         raise NotFound(f"User {uuid!r} does not exist.")
     return user
+
+
+_GROUPS_OF = (
+    select(Group.code, Group.name).join(GroupMember, GroupMember.group_id == Group.id)
+    .where(GroupMember.user_id == bindparam("user_id")).order_by(Group.code)
+)
+
+
+def groups_of(user_id: int) -> list[dict]:
+    """The code and name of each group a user belongs to."""
+    rows = db.session.connection().execute(_GROUPS_OF, {"user_id": user_id})
+    return [{"code": code, "name": name} for code, name in rows]
 
 
 def find_by_email(email: str) -> User | None:
@@ -54,7 +71,7 @@ def create_user(data: dict, actor: Actor | None) -> User:
     approved = data.get("approved")
     if approved is None:
         approved = bool(current_app.config["USERS_AUTO_APPROVE"])
-    elif approved and actor is not None and not actor.can("users/approve"):
+    elif approved and _is_user(actor) and not actor.can("users/approve"):
         raise Forbidden("Creating an approved user needs the permission 'users/approve'.")
     user = User(
         email=email, first_name=data.get("first_name"), last_name=data.get("last_name"),
@@ -70,6 +87,8 @@ def create_user(data: dict, actor: Actor | None) -> User:
 
 def update_user(user: User, data: dict, actor: Actor | None) -> User:
     """Change profile fields, the role (needs ``roles/assign``) or the password."""
+    if actor is None or actor.user_id != user.id:
+        check_can_grant(user.role, actor)
     if "email" in data:
         email = data["email"].strip().lower()
         other = find_by_email(email)
@@ -82,9 +101,9 @@ def update_user(user: User, data: dict, actor: Actor | None) -> User:
     if "password" in data:
         user.password_hash = hash_password(data["password"])
     if "role" in data and data["role"] != user.role:
-        if actor is not None and not actor.can("roles/assign"):
+        if _is_user(actor) and not actor.can("roles/assign"):
             raise Forbidden("Changing a user's role needs the permission 'roles/assign'.")
-        check_role_assignable(data["role"], actor)
+        check_role_assignable(data["role"], actor, [user])
         emit(Event("role", "assign", actor=actor, target={"type": "role", "code": data["role"]},
                    details={"users": [user.uuid], "previous": user.role}))
         user.role = data["role"]
@@ -94,6 +113,7 @@ def update_user(user: User, data: dict, actor: Actor | None) -> User:
 
 
 def set_approved(user: User, approved: bool, actor: Actor | None) -> User:
+    check_can_grant(user.role, actor)
     if user.archived:
         raise Conflict("An archived user cannot be approved or unapproved; restore them first.")
     user.approved = approved
@@ -103,10 +123,11 @@ def set_approved(user: User, approved: bool, actor: Actor | None) -> User:
 
 def archive(user: User, reason: str, expire_tokens: bool, actor: Actor | None) -> User:
     """Archive a user with a reason; they can no longer sign in, nor can their tokens."""
-    if actor is not None and actor.user is not None and actor.user.id == user.id:
+    if actor is not None and actor.user_id == user.id:
         raise Conflict("You cannot archive yourself.")
     if user.archived:
         raise Conflict(f"User {user.email!r} is already archived.")
+    check_can_grant(user.role, actor)
     user.archived, user.archived_reason = True, reason
     expired = tokens.expire_all(user, actor) if expire_tokens else 0
     emit(Event("user", "archive", actor=actor, target=_target(user),

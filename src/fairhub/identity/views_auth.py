@@ -24,6 +24,7 @@ def _my_session() -> AuthSession:
 
 @blp.route("/login")
 class Login(MethodView):
+    @blp.ignore_credentials
     @blp.arguments(LoginSchema)
     @blp.response(200, AccessTokenSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -54,6 +55,7 @@ class Logout(MethodView):
 
 @blp.route("/about")
 class About(MethodView):
+    @blp.public
     @blp.response(200, AboutSchema)
     def get(self):
         """Describe this server and how this request was authenticated."""
@@ -62,7 +64,7 @@ class About(MethodView):
             "api_url": url_for("health.Health", _external=True).rsplit("/health", 1)[0],
             "docs_url": url_for("api-docs.openapi_swagger_ui", _external=True),
             "version": current_app.config["API_VERSION"],
-            "user": actor.user,
+            "user": actor.user if actor.authenticated else None,
             "authenticated_via": actor.via,
             "session_id": actor.session_id,
             "token_id": actor.token_id,

@@ -25,16 +25,19 @@ class Groups(MethodView):
     @blp.response(200, list_schema(GroupSchema))
     def get(self, args):
         """List groups, optionally matching part of their code or name."""
-        return paginate(groups.search_groups(args.get("q")), args["page"], args["page_size"])
+        page = paginate(groups.search_groups(args.get("q")), args["page"], args["page_size"])
+        actor = current_actor()
+        return {**page, "items": [groups.present(g, actor) for g in page["items"]]}
 
     @blp.require_permission("groups/create")
     @blp.arguments(GroupCreateSchema)
     @blp.response(201, GroupSchema)
     def post(self, data):
         """Create a group, optionally with members."""
-        group = groups.create_group(data, current_actor())
+        actor = current_actor()
+        group = groups.create_group(data, actor)
         db.session.commit()
-        return group
+        return groups.present(group, actor)
 
 
 @blp.route("/<code>")
@@ -43,16 +46,17 @@ class GroupByCode(MethodView):
     @blp.response(200, GroupSchema)
     def get(self, code):
         """Read a group and its members."""
-        return groups.get_group(code)
+        return groups.present(groups.get_group(code), current_actor())
 
     @blp.require_permission("groups/update")
     @blp.arguments(GroupUpdateSchema)
     @blp.response(200, GroupSchema)
     def patch(self, data, code):
         """Change a group's name, description or whole member list."""
-        group = groups.update_group(groups.get_group(code), data, current_actor())
+        actor = current_actor()
+        group = groups.update_group(groups.get_group(code), data, actor)
         db.session.commit()
-        return group
+        return groups.present(group, actor)
 
     @blp.require_permission("groups/delete")
     @blp.response(204)
@@ -69,10 +73,11 @@ class Members(MethodView):
     @blp.response(200, GroupSchema)
     def post(self, data, code):
         """Add users to a group (all or none)."""
+        actor = current_actor()
         group = groups.add_members(groups.get_group(code), [u["uuid"] for u in data["users"]],
-                                   current_actor())
+                                   actor)
         db.session.commit()
-        return group
+        return groups.present(group, actor)
 
 
 @blp.route("/<code>/members/<uuid>")

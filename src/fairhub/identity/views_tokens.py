@@ -26,7 +26,8 @@ class Tokens(MethodView):
     @blp.response(200, list_schema(TokenSchema))
     def get(self, args):
         """List my API tokens (never their secrets)."""
-        return paginate(tokens.my_tokens(current_actor().user), args["page"], args["page_size"])
+        query = tokens.my_tokens(current_actor().user_id)
+        return paginate(query, args["page"], args["page_size"])
 
     @blp.require_permission("tokens/create")
     @blp.arguments(TokenCreateSchema)
@@ -36,7 +37,8 @@ class Tokens(MethodView):
         actor = current_actor()
         token, secret = tokens.issue_token(actor.user, actor=actor, **data)
         db.session.commit()
-        return {**TokenSchema().dump(token), "secret": secret}
+        token.secret = secret  # shown this once; never stored
+        return token
 
 
 @blp.route("/<id:token_id>")
@@ -45,14 +47,14 @@ class MyToken(MethodView):
     @blp.response(200, TokenSchema)
     def get(self, token_id):
         """Read one of my tokens."""
-        return tokens.get_token(token_id, owner=current_actor().user)
+        return tokens.get_token(token_id, owner_id=current_actor().user_id)
 
     @blp.require_permission()
     @blp.response(204)
     def delete(self, token_id):
         """Revoke one of my tokens."""
         actor = current_actor()
-        tokens.change_status(tokens.get_token(token_id, owner=actor.user), "revoke", actor)
+        tokens.change_status(tokens.get_token(token_id, owner_id=actor.user_id), "revoke", actor)
         db.session.commit()
 
 

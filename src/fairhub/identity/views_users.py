@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from fairhub.api import Blueprint, list_schema, paginate
-from fairhub.auth import current_actor
+from fairhub.auth import Actor, current_actor
 from fairhub.db import db
-from fairhub.errors import Unauthorized
+from fairhub.errors import NotFound, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity import users
 from fairhub.identity.passwords import hash_password, verify_password
@@ -31,8 +31,12 @@ class Users(MethodView):
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, list_schema(UserSchema))
     def get(self, args):
-        """Search users by name or email, and filter by role, approval and archiving."""
-        return paginate(users.search_users(args), args["page"], args["page_size"])
+        """Search users by name or email, and filter by role, approval and archiving.
+
+        Callers who may not change users (data managers) see only searchable, active users.
+        """
+        query = users.search_users(args, searchable_only=not current_actor().can("users/update"))
+        return paginate(query, args["page"], args["page_size"])
 
     @blp.require_permission("users/create")
     @blp.arguments(UserCreateSchema)
@@ -49,8 +53,11 @@ class UserByUuid(MethodView):
     @blp.require_permission("users/read")
     @blp.response(200, UserSchema)
     def get(self, uuid):
-        """Read a user."""
-        return users.get_user(uuid)
+        """Read a user (data managers: only searchable, active users)."""
+        user = users.get_user(uuid)
+        if not current_actor().can("users/update") and (not user.searchable or user.archived):
+            raise NotFound(f"User {uuid!r} does not exist.")
+        return user
 
     @blp.require_permission("users/update")
     @blp.arguments(UserUpdateSchema)
@@ -95,12 +102,10 @@ _action_route("restore", "users/archive", "Restore an archived user, unapproved.
 
 
 def me_view(actor) -> dict:
-    """The signed-in user with what this request may do."""
-    user = actor.user
-    body = {key: getattr(user, key) for key in UserSchema().fields}
-    body.update(permissions=sorted(actor.permissions), authenticated_via=actor.via,
-                token_id=actor.token_id)
-    return body
+    """The signed-in user with what this request may do (read from the actor's profile)."""
+    return {**actor.profile, "groups": users.groups_of(actor.user_id),
+            "permissions": sorted(actor.permissions), "authenticated_via": actor.via,
+            "token_id": actor.token_id}
 
 
 @me_blp.route("")
@@ -117,9 +122,10 @@ class Me(MethodView):
     def patch(self, data):
         """Change my name or whether others can find me."""
         actor = current_actor()
-        users.update_user(actor.user, data, actor)
+        user = users.update_user(actor.user, data, actor)
         db.session.commit()
-        return me_view(actor)
+        return me_view(Actor.of(user, permissions=actor.permissions, via=actor.via,
+                                token_id=actor.token_id))
 
 
 @me_blp.route("/password")
@@ -131,7 +137,8 @@ class MyPassword(MethodView):
         """Change my password, giving the current one."""
         actor = current_actor()
         if not verify_password(actor.user.password_hash, data["current_password"]):
-            raise Unauthorized("The current password is wrong.")
+            raise ValidationError("The current password is wrong.",
+                                  details={"json": {"current_password": ["Wrong password."]}})
         actor.user.password_hash = hash_password(data["new_password"])
         emit(Event("user", "password_change", target={"type": "user", "code": actor.user.uuid}))
         db.session.commit()

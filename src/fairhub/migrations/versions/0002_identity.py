@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('actor_email', sa.String(length=254), nullable=True),
     sa.Column('token_id', sa.Integer(), nullable=True),
     sa.Column('target_type', sa.String(length=64), nullable=True),
-    sa.Column('target_code', sa.String(length=200), nullable=True),
+    sa.Column('target_code', sa.String(length=255), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
     sa.Column('ip', sa.String(length=45), nullable=True),
     sa.Column('created_at', UTCDateTime(), nullable=False),

@@ -1,0 +1,633 @@
+"""Session access tokens (API spec section 3) and the audit log (API spec section 4)."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from functools import cache
+
+import pytest
+from flask.views import MethodView
+from sqlalchemy import select, update
+
+from fairhub import Blueprint, Conflict, Event, Permission, __version__, db, emit, hookimpl
+from fairhub.identity.models import AuthSession, LoginThrottle, User
+from fairhub.identity.passwords import hash_password
+
+SAMPLE = "sample_plugin.plugin"
+PASSWORD = "correct horse battery"
+ALICE = "alice@example.org"
+
+
+# Helpers
+
+
+def assert_error(response, status, code=None):
+    """Check the status and the error shape; return the error object."""
+    assert response.status_code == status, response.data
+    error = response.get_json()["error"]
+    assert error["status"] == status
+    assert isinstance(error["message"], str) and error["message"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def login(client, email=ALICE, password=PASSWORD, **kwargs):
+    return client.post("/api/auth/login", json={"email": email, "password": password}, **kwargs)
+
+
+def session_token(client, email=ALICE, password=PASSWORD) -> str:
+    response = login(client, email, password)
+    assert response.status_code == 200, response.data
+    return response.get_json()["access_token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def audit(client, headers, **query) -> list[dict]:
+    """The audit events matching ``query``, newest first (one page of up to 200)."""
+    response = client.get("/api/audit", headers=headers, query_string={"page_size": 200, **query})
+    assert response.status_code == 200, response.data
+    return response.get_json()["items"]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def client_at(app, address: str):
+    """A test client whose requests come from ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+class ProbePlugin:
+    """A plugin of this file: a permission guests hold, and routes emitting audit events."""
+
+    FAIRHUB_PLUGIN_NAME = "probe"
+
+    @hookimpl
+    def fairhub_permissions(self):
+        return [Permission("probe/read", "Read the probe.", default_roles=("guest",))]
+
+    @hookimpl
+    def fairhub_blueprints(self):
+        blp = Blueprint("probe", __name__, url_prefix="/api/probe", description="Test probe.")
+
+        @blp.route("")
+        class Probe(MethodView):
+            @blp.require_permission("probe/read")
+            @blp.response(200)
+            def get(self):
+                """Answer callers holding probe/read."""
+                return {"ok": True}
+
+        @blp.route("/<outcome>")
+        class Act(MethodView):
+            @blp.require_permission()
+            @blp.response(204)
+            def post(self, outcome):
+                """Emit an audit event, then commit, or fail when ``outcome`` is ``fail``."""
+                emit(Event("probe", outcome, target={"type": "probe", "code": outcome}))
+                if outcome == "fail":
+                    raise Conflict("The probe action failed after its event.")
+                db.session.commit()
+
+        return [blp]
+
+
+@cache
+def password_hash() -> str:
+    """PASSWORD's Argon2 hash, computed once: hashing is slow on purpose."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def make_member(app, make_user):
+    """``make_member(email, **fields)``: a standard user whose password is PASSWORD."""
+
+    def factory(email: str, **fields) -> str:
+        uuid = make_user("standard", email=email, **fields)
+        with app.app_context():
+            db.session.execute(update(User).where(User.uuid == uuid)
+                               .values(password_hash=password_hash()))
+            db.session.commit()
+        return uuid
+
+    return factory
+
+
+@pytest.fixture
+def alice(make_member) -> str:
+    """An approved standard user with a password; returns the uuid."""
+    return make_member(ALICE)
+
+
+@pytest.fixture
+def admin(auth_headers) -> dict:
+    return auth_headers("admin")
+
+
+# Login
+
+
+def test_login_with_any_case_email_returns_a_working_session_token(client, alice):
+    response = login(client, "  Alice@EXAMPLE.org ")
+    assert response.status_code == 200, response.data
+    body = response.get_json()
+    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert not body["access_token"].startswith("fh_")
+    me = client.get("/api/user", headers=bearer(body["access_token"]))
+    assert me.status_code == 200, me.data
+    assert me.get_json()["uuid"] == alice
+    assert me.get_json()["authenticated_via"] == "session"
+    assert me.get_json()["token_id"] is None
+
+
+def test_unknown_email_and_wrong_password_fail_identically(client, alice):
+    wrong = login(client, ALICE, "not the password")
+    unknown = login(client, "nobody@example.org", PASSWORD)
+    wrong_error = assert_error(wrong, 401, "unauthorized")
+    assert assert_error(unknown, 401, "unauthorized") == wrong_error
+    assert "access_token" not in wrong.get_data(as_text=True)
+
+
+def test_user_without_password_cannot_log_in(client, make_user):
+    make_user("standard", email="nopass@example.org")
+    wrong = assert_error(login(client, ALICE, "whatever it is"), 401)
+    assert assert_error(login(client, "nopass@example.org", "whatever it is"), 401) == wrong
+
+
+def test_unapproved_user_cannot_log_in(client, make_member):
+    make_member("new@example.org", approved=False)
+    error = assert_error(login(client, "new@example.org"), 401, "unauthorized")
+    assert "approv" in error["message"]
+
+
+def test_archived_user_cannot_log_in_and_their_session_stops(client, alice, admin):
+    token = session_token(client)
+    archived = client.post(f"/api/users/{alice}/archive", json={"reason": "left"}, headers=admin)
+    assert archived.status_code == 200, archived.data
+    assert "archived" in assert_error(login(client), 401, "unauthorized")["message"]
+    assert_error(client.get("/api/user", headers=bearer(token)), 401)
+    refused = audit(client, admin, type="auth", action="login_refused")
+    assert [(e["target"]["code"], e["details"]["reason"]) for e in refused] == [
+        (alice, "archived")]
+
+
+# Expiry and signatures
+
+
+def test_session_lifetime_follows_config(make_app, alice):
+    client = make_app({"AUTH_SESSION_MINUTES": 5}).test_client()
+    body = login(client).get_json()
+    assert body["expires_in"] == 300
+    assert client.get("/api/user", headers=bearer(body["access_token"])).status_code == 200
+
+
+def test_session_of_zero_minutes_is_already_expired(make_app, alice):
+    client = make_app({"AUTH_SESSION_MINUTES": 0}).test_client()
+    token = session_token(client)
+    error = assert_error(client.get("/api/user", headers=bearer(token)), 401, "unauthorized")
+    assert "expired" in error["message"]
+
+
+def test_session_expired_in_the_database_is_refused(app, client, alice):
+    token = session_token(client)
+    with app.app_context():
+        db.session.execute(update(AuthSession).values(
+            expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        db.session.commit()
+    response = client.get("/api/user", headers=bearer(token))
+    assert "expired" in assert_error(response, 401, "unauthorized")["message"]
+    assert "invalid_token" in response.headers["WWW-Authenticate"]
+
+
+def test_token_signed_with_another_secret_key_is_refused(make_app, alice):
+    here, elsewhere = make_app().test_client(), make_app().test_client()
+    token = session_token(here)
+    assert here.get("/api/user", headers=bearer(token)).status_code == 200
+    error = assert_error(elsewhere.get("/api/user", headers=bearer(token)), 401, "unauthorized")
+    assert "not valid" in error["message"]
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda t: ("J" if t[0] != "J" else "K") + t[1:],
+    lambda t: t[:-6],
+    lambda t: t + "AAAA",
+    lambda t: t.rsplit(".", 1)[0],
+    lambda _t: "not-a-session-token",
+], ids=["payload-changed", "signature-cut", "signature-extended", "signature-dropped",
+        "garbage"])
+def test_tampered_session_token_is_refused(client, alice, tamper):
+    token = session_token(client)
+    error = assert_error(client.get("/api/user", headers=bearer(tamper(token))), 401,
+                         "unauthorized")
+    assert "not valid" in error["message"]
+
+
+# Refresh and logout
+
+
+def test_refresh_gives_a_new_token_and_ends_the_old_one(client, alice):
+    old = session_token(client)
+    response = client.post("/api/auth/refresh", headers=bearer(old))
+    assert response.status_code == 200, response.data
+    body = response.get_json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["access_token"] != old
+    me = client.get("/api/user", headers=bearer(body["access_token"]))
+    assert me.status_code == 200 and me.get_json()["uuid"] == alice
+    assert_error(client.get("/api/user", headers=bearer(old)), 401, "unauthorized")
+    assert_error(client.post("/api/auth/refresh", headers=bearer(old)), 401, "unauthorized")
+
+
+def test_logout_revokes_the_session(client, alice):
+    token = session_token(client)
+    response = client.post("/api/auth/logout", headers=bearer(token))
+    assert response.status_code == 204 and response.data == b""
+    error = assert_error(client.get("/api/user", headers=bearer(token)), 401, "unauthorized")
+    assert "logged out" in error["message"]
+    assert_error(client.post("/api/auth/logout", headers=bearer(token)), 401)
+
+
+def test_logout_ends_only_that_session(client, alice):
+    first, second = session_token(client), session_token(client)
+    assert client.post("/api/auth/logout", headers=bearer(first)).status_code == 204
+    assert client.get("/api/user", headers=bearer(second)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/auth/refresh", "/api/auth/logout"])
+def test_refresh_and_logout_with_an_api_token_are_400(client, auth_headers, path):
+    error = assert_error(client.post(path, headers=auth_headers("standard")), 400, "bad_request")
+    assert "API token" in error["message"]
+    assert_error(client.post(path), 401, "unauthorized")
+
+
+# Throttling
+
+
+def assert_throttled(response, lockout_seconds: int) -> int:
+    """Check a 429 with a sane Retry-After; return the seconds."""
+    error = assert_error(response, 429, "too_many_requests")
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit(), retry_after
+    assert 0 < int(retry_after) <= lockout_seconds
+    assert retry_after in error["message"]
+    return int(retry_after)
+
+
+THROTTLE = {"AUTH_LOGIN_MAX_FAILURES": 3, "AUTH_LOGIN_LOCKOUT_SECONDS": 120}
+
+
+def test_failed_logins_lock_the_email_in_any_case(make_app, make_member, alice):
+    make_member("bob@example.org")
+    client = make_app(THROTTLE).test_client()
+    for email in (ALICE, "ALICE@example.org", "Alice@Example.Org"):
+        assert_error(login(client, email, "wrong password"), 401)
+    assert_throttled(login(client), 120)
+    assert_throttled(login(client, "alice@EXAMPLE.org", "wrong password"), 120)
+    assert login(client, "bob@example.org").status_code == 200
+
+
+def test_a_locked_email_opens_again_when_the_lock_ends(make_app, alice):
+    app = make_app(THROTTLE)
+    client = app.test_client()
+    for _ in range(3):
+        login(client, ALICE, "wrong password")
+    assert_throttled(login(client), 120)
+    with app.app_context():
+        db.session.execute(update(LoginThrottle).values(
+            locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        db.session.commit()
+    assert login(client).status_code == 200
+
+
+def test_a_successful_login_resets_the_email_counter(make_app, alice):
+    client = make_app(THROTTLE).test_client()
+    statuses = [login(client, password=p).status_code
+                for p in ("wrong 1", "wrong 2", PASSWORD, "wrong 3", "wrong 4", PASSWORD)]
+    assert statuses == [401, 401, 200, 401, 401, 200]
+
+
+def test_an_address_trying_many_emails_is_locked(make_app, alice):
+    app = make_app({"AUTH_LOGIN_MAX_FAILURES": 10, "AUTH_LOGIN_MAX_FAILURES_PER_IP": 3,
+                    "AUTH_LOGIN_LOCKOUT_SECONDS": 60})
+    attacker = client_at(app, "198.51.100.7")
+    for n in range(3):
+        assert_error(login(attacker, f"guess{n}@example.org"), 401)
+    assert_throttled(login(attacker), 60)
+    assert login(client_at(app, "198.51.100.8")).status_code == 200
+
+
+def test_failures_are_counted_across_apps_on_one_database(make_app, alice):
+    first, second = make_app(THROTTLE).test_client(), make_app(THROTTLE).test_client()
+    assert_error(login(first, password="wrong 1"), 401)
+    assert_error(login(second, password="wrong 2"), 401)
+    assert_error(login(first, password="wrong 3"), 401)
+    assert_throttled(login(second), 120)
+    assert_throttled(login(first), 120)
+
+
+# Audit of logins
+
+
+def test_login_failures_are_audited_with_the_email_and_address(app, alice, admin):
+    client = client_at(app, "203.0.113.9")
+    login(client, "Alice@Example.org", "wrong password")
+    login(client, "nobody@example.org")
+    events = audit(client, admin, type="auth", action="login_failed")
+    assert [e["target"]["code"].lower() for e in events] == ["nobody@example.org", ALICE]
+    for event in events:
+        assert event["type"] == "auth" and event["target"]["type"] == "user"
+        assert event["ip"] == "203.0.113.9"
+
+
+def test_forged_forwarded_for_is_ignored_without_trusted_proxies(make_app, admin):
+    app = make_app({"AUTH_LOGIN_MAX_FAILURES_PER_IP": 3, "AUTH_LOGIN_LOCKOUT_SECONDS": 60})
+    client = app.test_client()
+    for n in range(3):
+        forged = {"X-Forwarded-For": f"192.0.2.{n}"}
+        assert_error(login(client, f"guess{n}@example.org", headers=forged), 401)
+    assert_throttled(login(client, "guess9@example.org",
+                           headers={"X-Forwarded-For": "192.0.2.9"}), 60)
+    assert {e["ip"] for e in audit(client, admin, action="login_failed")} == {"127.0.0.1"}
+
+
+def test_the_address_a_trusted_proxy_gives_is_audited(make_app, admin):
+    client = make_app({"TRUSTED_PROXIES": 1}).test_client()
+    login(client, "nobody@example.org", headers={"X-Forwarded-For": "192.0.2.44"})
+    assert [e["ip"] for e in audit(client, admin, action="login_failed")] == ["192.0.2.44"]
+
+
+def test_a_forwarded_value_that_is_not_an_address_is_not_audited_as_one(make_app, admin):
+    client = make_app({"TRUSTED_PROXIES": 1}).test_client()
+    bogus = "not-an-address-" + "x" * 40
+    assert_error(login(client, "nobody@example.org", headers={"X-Forwarded-For": bogus}), 401)
+    events = audit(client, admin, action="login_failed")
+    assert len(events) == 1 and events[0]["ip"] != bogus
+
+
+def test_login_with_a_long_unknown_email_is_a_plain_401(client, admin):
+    email = "a" * 240 + "@example.org"
+    assert len(email) <= 254
+    assert_error(login(client, email), 401, "unauthorized")
+    assert [e["target"]["code"] for e in audit(client, admin, action="login_failed")] == [email]
+
+
+def test_logins_and_logouts_are_audited(client, alice, admin):
+    token = session_token(client)
+    assert client.post("/api/auth/logout", headers=bearer(token)).status_code == 204
+    events = audit(client, admin, type="auth")
+    assert [e["action"] for e in events] == ["logout", "login"]
+    for event in events:
+        assert event["actor"] == {"uuid": alice, "email": ALICE}
+        assert event["target"] == {"type": "user", "code": alice}
+        assert event["ip"] == "127.0.0.1"
+
+
+def test_no_password_appears_in_the_audit_log(client, alice, admin):
+    secrets = ["Wrong-Guess-0001", PASSWORD, "Created-Secret-01", "Patched-Secret-02",
+               "Changed-Secret-03"]
+    login(client, ALICE, secrets[0])
+    token = session_token(client)
+    created = client.post("/api/users", headers=admin,
+                          json={"email": "carol@example.org", "role": "observer",
+                                "password": secrets[2]})
+    assert created.status_code == 201, created.data
+    patched = client.patch(f"/api/users/{created.get_json()['uuid']}", headers=admin,
+                           json={"password": secrets[3]})
+    assert patched.status_code == 200, patched.data
+    changed = client.post("/api/user/password", headers=bearer(token),
+                          json={"current_password": PASSWORD, "new_password": secrets[4]})
+    assert changed.status_code == 204, changed.data
+    response = client.get("/api/audit", headers=admin, query_string={"page_size": 200})
+    actions = {(e["type"], e["action"]) for e in response.get_json()["items"]}
+    assert {("auth", "login_failed"), ("auth", "login"), ("user", "create"), ("user", "update"),
+            ("user", "password_change")} <= actions
+    text = response.get_data(as_text=True)
+    assert [s for s in secrets if s in text] == []
+
+
+# GET /api/audit
+
+
+def test_audit_needs_a_token_and_the_audit_read_permission(client, auth_headers, admin):
+    assert_error(client.get("/api/audit"), 401, "unauthorized")
+    error = assert_error(client.get("/api/audit", headers=auth_headers("data-manager")), 403,
+                         "forbidden")
+    assert "audit/read" in error["message"]
+    assert client.get("/api/audit", headers=admin).status_code == 200
+
+
+@pytest.fixture
+def audit_story(client, make_user, make_token):
+    """An admin (with a known token) creates and approves carol; someone fails a login."""
+    admin_uuid = make_user("admin", email="root@example.org")
+    headers = bearer(make_token(admin_uuid))
+    token_id = client.get("/api/user", headers=headers).get_json()["token_id"]
+    created = client.post("/api/users", headers=headers,
+                          json={"email": "carol@example.org", "role": "observer"})
+    assert created.status_code == 201, created.data
+    carol = created.get_json()["uuid"]
+    assert client.post(f"/api/users/{carol}/approve", headers=headers).status_code == 200
+    assert_error(login(client, "nobody@example.org"), 401)
+    return {"headers": headers, "admin": admin_uuid, "token_id": token_id, "carol": carol}
+
+
+def test_audit_filters_by_type_action_and_target(client, audit_story):
+    headers, carol = audit_story["headers"], audit_story["carol"]
+    users = audit(client, headers, type="user")
+    assert users and {e["type"] for e in users} == {"user"}
+    approvals = audit(client, headers, action="approve")
+    assert [(e["type"], e["target"]["code"]) for e in approvals] == [("user", carol)]
+    about_carol = audit(client, headers, target_type="user", target_code=carol)
+    assert [e["action"] for e in about_carol] == ["approve", "create"]
+    assert [e["action"] for e in audit(client, headers, type="auth")] == ["login_failed"]
+    assert audit(client, headers, target_type="group") == []
+
+
+def test_audit_filters_by_actor_uuid_or_email_and_by_token(client, audit_story):
+    headers, carol = audit_story["headers"], audit_story["carol"]
+    by_uuid = audit(client, headers, actor=audit_story["admin"])
+    assert [(e["action"], e["target"]["code"]) for e in by_uuid] == [("approve", carol),
+                                                                     ("create", carol)]
+    assert all(e["actor"] == {"uuid": audit_story["admin"], "email": "root@example.org"}
+               for e in by_uuid)
+    assert audit(client, headers, actor="Root@Example.org") == by_uuid
+    by_token = audit(client, headers, token_id=audit_story["token_id"])
+    assert [e["id"] for e in by_token] == [e["id"] for e in by_uuid]
+    assert all(e["token_id"] == audit_story["token_id"] for e in by_token)
+    assert audit(client, headers, actor="nobody@example.org") == []
+
+
+def test_audit_is_newest_first_and_paged(client, audit_story):
+    headers = audit_story["headers"]
+    everything = audit(client, headers)
+    ids = [e["id"] for e in everything]
+    assert len(ids) >= 5 and ids == sorted(ids, reverse=True)
+    times = [e["created_at"] for e in everything]
+    assert times == sorted(times, reverse=True)
+    pages = [client.get("/api/audit", headers=headers,
+                        query_string={"page": page, "page_size": 2}).get_json()
+             for page in (1, 2, 3)]
+    assert all(p["paging"]["total"] == len(ids) and p["paging"]["page_size"] == 2 for p in pages)
+    assert [e["id"] for p in pages for e in p["items"]] == ids[:6]
+
+
+def test_audit_filters_by_time_range(client, admin):
+    login(client, "before@example.org")
+    time.sleep(0.05)
+    boundary = datetime.now(timezone.utc)
+    time.sleep(0.05)
+    login(client, "after@example.org")
+
+    def emails(**query):
+        return [e["target"]["code"] for e in audit(client, admin, type="auth", **query)]
+
+    assert emails() == ["after@example.org", "before@example.org"]
+    assert emails(since=iso(boundary)) == ["after@example.org"]
+    assert emails(until=iso(boundary)) == ["before@example.org"]
+    in_paris = boundary.astimezone(timezone(timedelta(hours=2))).isoformat()
+    assert emails(since=in_paris) == ["after@example.org"]
+    assert emails(since=iso(boundary - timedelta(hours=1)), until=iso(boundary)) == [
+        "before@example.org"]
+    assert emails(since=iso(boundary + timedelta(hours=1))) == []
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"since": "yesterday"}, "since"),
+    ({"until": "2026-13-45T00:00:00Z"}, "until"),
+    ({"token_id": "abc"}, "token_id"),
+    ({"page": "0"}, "page"),
+    ({"actor_email": "x@example.org"}, "actor_email"),
+])
+def test_invalid_audit_query_is_422(client, admin, query, field):
+    error = assert_error(client.get("/api/audit", headers=admin, query_string=query), 422,
+                         "validation_error")
+    assert field in error["details"]["query"]
+
+
+# Audit in the action's transaction
+
+
+def test_failed_user_creation_leaves_no_audit_row(client, admin):
+    body = {"email": "dave@example.org", "role": "observer"}
+    assert client.post("/api/users", json=body, headers=admin).status_code == 201
+    duplicate = client.post("/api/users", json={**body, "email": "DAVE@example.org"},
+                            headers=admin)
+    assert_error(duplicate, 409, "conflict")
+    creations = [e for e in audit(client, admin, type="user", action="create")
+                 if e["details"].get("email") == "dave@example.org"]
+    assert len(creations) == 1
+
+
+def test_event_of_an_action_that_fails_is_rolled_back_with_it(make_app, admin):
+    client = make_app(plugins=[SAMPLE, ProbePlugin()]).test_client()
+    assert client.post("/api/probe/ok", headers=admin).status_code == 204
+    assert_error(client.post("/api/probe/fail", headers=admin), 409, "conflict")
+    assert [e["action"] for e in audit(client, admin, type="probe")] == ["ok"]
+
+
+# GET /api/auth/about
+
+
+def test_about_works_anonymously(client):
+    response = client.get("/api/auth/about")
+    assert response.status_code == 200, response.data
+    body = response.get_json()
+    assert body["authenticated_via"] == "anonymous"
+    assert body["user"] is None and body["token_id"] is None and body["session_id"] is None
+    assert body["version"] == __version__
+    assert body["docs_url"].endswith("/api/docs/")
+    assert body["api_url"].endswith("/api")
+
+
+def test_about_shows_the_user_and_token(client, make_user, make_token):
+    uuid = make_user("standard", email="erin@example.org")
+    headers = bearer(make_token(uuid))
+    token_id = client.get("/api/user", headers=headers).get_json()["token_id"]
+    body = client.get("/api/auth/about", headers=headers).get_json()
+    assert body["authenticated_via"] == "token" and body["token_id"] == token_id
+    assert isinstance(token_id, int)
+    assert body["user"]["uuid"] == uuid and body["user"]["email"] == "erin@example.org"
+
+
+def test_about_shows_a_session(client, alice):
+    body = client.get("/api/auth/about", headers=bearer(session_token(client))).get_json()
+    assert body["authenticated_via"] == "session"
+    assert body["user"]["uuid"] == alice
+    assert isinstance(body["session_id"], int) and body["token_id"] is None
+
+
+def test_about_with_a_bad_token_is_401(client):
+    assert_error(client.get("/api/auth/about", headers=bearer("bogus")), 401, "unauthorized")
+
+
+# Public mode
+
+
+def test_without_public_mode_anonymous_callers_are_401(make_app):
+    client = make_app(plugins=[SAMPLE, ProbePlugin()]).test_client()
+    assert_error(client.get("/api/users"), 401, "unauthorized")
+    assert_error(client.get("/api/probe"), 401, "unauthorized")
+
+
+def test_public_mode_gives_anonymous_callers_the_guest_permissions(make_app):
+    client = make_app({"PUBLIC_MODE": True}, plugins=[SAMPLE, ProbePlugin()]).test_client()
+    response = client.get("/api/probe")
+    assert response.status_code == 200 and response.get_json() == {"ok": True}
+    assert_error(client.get("/api/users"), 401, "unauthorized")
+    assert_error(client.get("/api/user"), 401, "unauthorized")
+    assert_error(client.get("/api/probe", headers=bearer("bogus")), 401, "unauthorized")
+    about = client.get("/api/auth/about").get_json()
+    assert about["authenticated_via"] == "anonymous" and about["user"] is None
+
+
+# Bad login input
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"password": PASSWORD}, "email"),
+    ({"email": ALICE}, "password"),
+    ({"email": 42, "password": PASSWORD}, "email"),
+    ({"email": None, "password": PASSWORD}, "email"),
+    ({"email": "", "password": PASSWORD}, "email"),
+    ({"email": ALICE, "password": ["a", "list"]}, "password"),
+    ({"email": ALICE, "password": 1234567890}, "password"),
+    ({"email": ALICE, "password": ""}, "password"),
+    ({"email": ALICE, "password": "x" * 10_000}, "password"),
+    ({"email": ALICE, "password": PASSWORD, "remember_me": True}, "remember_me"),
+], ids=["no-email", "no-password", "email-int", "email-null", "email-empty", "password-list",
+        "password-int", "password-empty", "password-10k", "unknown-field"])
+def test_invalid_login_body_is_422_per_field(client, body, field):
+    response = client.post("/api/auth/login", json=body)
+    error = assert_error(response, 422, "validation_error")
+    assert field in error["details"]["json"]
+    assert PASSWORD not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kwargs, status", [
+    ({}, 422),
+    ({"data": f"email={ALICE}&password=x", "content_type": "application/x-www-form-urlencoded"},
+     415),
+    ({"data": '{"email": "a@b.org", "password": "x"}', "content_type": "text/plain"}, 415),
+    ({"data": "{not json", "content_type": "application/json"}, 400),
+    ({"data": "[]", "content_type": "application/json"}, 422),
+], ids=["empty", "form", "text-plain", "malformed", "json-list"])
+def test_login_needs_a_json_object_body(client, kwargs, status):
+    assert_error(client.post("/api/auth/login", **kwargs), status)
+
+
+def test_login_failures_are_not_stored_in_the_session_table(app, client, alice):
+    """A failed login opens no session; a successful one opens exactly one."""
+    login(client, ALICE, "wrong password")
+    with app.app_context():
+        assert db.session.scalars(select(AuthSession)).all() == []
+    session_token(client)
+    with app.app_context():
+        assert len(db.session.scalars(select(AuthSession)).all()) == 1
