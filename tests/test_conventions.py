@@ -8,6 +8,7 @@ import pytest
 
 from conftest import signed_in
 from fairhub import Blueprint
+from fairhub.testing import assert_error
 
 
 @pytest.fixture
@@ -15,16 +16,6 @@ def client(app):
     """Here the test client is signed in as a standard user, who may create sample notes."""
     return signed_in(app)
 
-
-def assert_error(response, status, code=None):
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/json"
-    error = response.get_json()["error"]
-    assert error["status"] == status
-    assert isinstance(error["message"], str) and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def test_unknown_route_is_404_in_error_shape(client):

@@ -57,6 +57,8 @@ CORE_SETTINGS = [
     Setting("AUTH_LOGIN_WINDOW_SECONDS", 900, "Window in which failed logins are counted."),
     Setting("AUTH_LOGIN_LOCKOUT_SECONDS", 900, "How long a locked email or address must wait "
             "(429 with Retry-After)."),
+    Setting("AUTH_PASSWORD_TIME_COST", 3, "Argon2id passes per password hash."),
+    Setting("AUTH_PASSWORD_MEMORY_KIB", 65536, "Argon2id memory per password hash, in KiB."),
     Setting("TOKENS_MAX_LIFETIME_DAYS", 365, "Longest life of an API token; later `valid_to` "
             "dates are capped to it."),
     Setting("TOKENS_USAGE_FLUSH_SECONDS", 1.0, "How often each worker writes API tokens' "

@@ -7,6 +7,7 @@ from fairhub import health
 from fairhub.hookspecs import hookimpl
 from fairhub.identity import (
     authn,
+    passwords,
     tokens,
     views_audit,
     views_auth,
@@ -50,6 +51,7 @@ def fairhub_init_app(app):
     if trusted > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted)
     authn.install(app)
+    passwords.install(app)
     tokens.install_usage_buffer(app)
 
 

@@ -7,6 +7,7 @@ Plugin authors get the same fixtures the core's tests use:
   (override it in a conftest; default every installed plugin);
 - ``database_url``: a database of this test's own, SQLite or PostgreSQL by ``--fairhub-db``;
 - ``make_user(role)``, ``make_token(user_uuid)``, ``auth_headers(role)``: people to call as;
+- ``assert_error(response, status, code, message)``: the error shape, checked;
 - ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
   clients; returns the base URL; ``fairhub_command(*args, stdin="")`` runs the CLI on it.
 
@@ -125,6 +126,9 @@ def make_app(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[
             "INSTANCE_PATH": str(tmp_path / "instance"),
             # Token use counts are written at once, so tests can read them back.
             "TOKENS_USAGE_FLUSH_SECONDS": 0,
+            # Cheap password hashes: the tests check the logic, not Argon2's cost.
+            "AUTH_PASSWORD_TIME_COST": 1,
+            "AUTH_PASSWORD_MEMORY_KIB": 64,
         }
         settings.update(config or {})
         app = create_app(settings, plugins=fairhub_plugins if plugins is _UNSET else plugins)
@@ -206,6 +210,26 @@ def auth_headers(make_user, make_token):
         return {"Authorization": f"Bearer {make_token(make_user(role, **user_fields))}"}
 
     return factory
+
+
+def assert_error(response, status: int, code: str | None = None,
+                 message: str | None = None) -> dict:
+    """Assert a test-client response is an error of ``status`` in the API's error shape.
+
+    ``code`` must equal ``error.code`` and ``message`` appear in ``error.message`` when given.
+    Returns the error object.
+    """
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["status"] == status
+    assert isinstance(error["message"], str) and error["message"]
+    assert "details" in error
+    if code:
+        assert error["code"] == code
+    if message:
+        assert message in error["message"], error["message"]
+    return error
 
 
 def _free_port() -> int:

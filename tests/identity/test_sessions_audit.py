@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from fairhub import Blueprint, Conflict, Event, Permission, __version__, db, emit, hookimpl
 from fairhub.identity.models import AuthSession, LoginThrottle, User
 from fairhub.identity.passwords import hash_password
+from fairhub.testing import assert_error
 
 SAMPLE = "sample_plugin.plugin"
 PASSWORD = "correct horse battery"
@@ -20,16 +21,6 @@ ALICE = "alice@example.org"
 
 # Helpers
 
-
-def assert_error(response, status, code=None):
-    """Check the status and the error shape; return the error object."""
-    assert response.status_code == status, response.data
-    error = response.get_json()["error"]
-    assert error["status"] == status
-    assert isinstance(error["message"], str) and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def login(client, email=ALICE, password=PASSWORD, **kwargs):

@@ -14,24 +14,11 @@ from sqlalchemy import text
 from fairhub import db
 from fairhub.identity import tokens, users
 from fairhub.identity.models import ApiToken, Role, User
+from fairhub.testing import assert_error
 
 MISSING = object()
 BAD_IDS = ["abc", "0", "-1", "1.5", "2147483648", "99999999999999999999", "2000000000"]
 
-
-def assert_error(response, status: int, code: str | None = None,
-                 message: str | None = None) -> dict:
-    """The response is an error of ``status`` in the house shape; returns the error object."""
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/json"
-    error = response.get_json()["error"]
-    assert error["status"] == status
-    assert isinstance(error["message"], str) and error["message"]
-    if code:
-        assert error["code"] == code
-    if message:
-        assert message in error["message"], error["message"]
-    return error
 
 
 def bearer(secret: str) -> dict:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from fairhub.testing import assert_error
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another long passphrase"
@@ -22,19 +23,6 @@ DATA_MANAGER_PERMISSIONS = ["groups/read", "notes/create", "tokens/create", "use
 def bearer(secret: str) -> dict:
     return {"Authorization": f"Bearer {secret}"}
 
-
-def assert_error(response, status: int, code: str | None = None, message: str | None = None):
-    """The error shape with ``status``; ``message`` must appear in error.message."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    error = response.get_json()["error"]
-    assert error["status"] == status
-    assert isinstance(error["message"], str) and error["message"]
-    assert "details" in error
-    if code:
-        assert error["code"] == code
-    if message:
-        assert message in error["message"], error["message"]
-    return error
 
 
 def login(client, email: str, password: str = PASSWORD):

@@ -1,23 +1,37 @@
-"""Password hashing with Argon2id (slow and salted)."""
+"""Password hashing with Argon2id (slow and salted), its cost set per app."""
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so a miss costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password")
+from flask import Flask, current_app
 
 MIN_LENGTH, MAX_LENGTH = 10, 256
+EXTENSION = "fairhub.passwords"
+
+
+class Passwords:
+    """The app's hasher, and a hash to verify against when the email is unknown, so a miss
+    costs as long as a wrong password."""
+
+    def __init__(self, time_cost: int, memory_kib: int) -> None:
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        self.dummy = self.hasher.hash("not a real password")
+
+
+def install(app: Flask) -> None:
+    app.extensions[EXTENSION] = Passwords(int(app.config["AUTH_PASSWORD_TIME_COST"]),
+                                          int(app.config["AUTH_PASSWORD_MEMORY_KIB"]))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return current_app.extensions[EXTENSION].hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; always spends one hash verification."""
+    passwords = current_app.extensions[EXTENSION]
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return passwords.hasher.verify(password_hash or passwords.dummy, password) \
+            and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
