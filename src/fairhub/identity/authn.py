@@ -12,7 +12,6 @@ from fairhub.identity import sessions, tokens
 from fairhub.identity.roles import GUEST, managed_permissions, role_permissions
 
 
-
 def actor_for(user_id: int, profile: dict, via: str, token: Any = None,
               session: Any = None) -> Actor:
     """The actor for a user: their role's permissions, capped by the token's role if any."""
