@@ -8,6 +8,7 @@ import pytest
 
 from conftest import signed_in
 from fairhub import Blueprint
+from fairhub.api import PERMISSIONS_ATTR
 from fairhub.testing import assert_error
 
 
@@ -153,6 +154,22 @@ def test_nul_characters_are_refused_with_400(client, method, path, body):
     assert "NUL" in assert_error(response, 400, "bad_request")["message"]
 
 
+@pytest.mark.parametrize("body", [
+    '{"code": "a", "text": "\\ud800"}',
+    '{"code": "a", "text": "ok", "\\udc00": 1}',
+    '[{"code": "a", "text": "x\\udfffy"}]',
+])
+def test_lone_surrogates_in_json_are_refused_with_400(client, body):
+    response = client.post("/api/notes", data=body, content_type="application/json")
+    assert "UTF-8" in assert_error(response, 400, "bad_request")["message"]
+    assert client.get("/api/notes").get_json()["paging"]["total"] == 0
+
+
+def test_a_query_string_that_is_not_utf8_is_refused_with_400(client):
+    response = client.get("/api/notes", environ_overrides={"QUERY_STRING": "page=\xed\xa0\x80"})
+    assert "UTF-8" in assert_error(response, 400, "bad_request")["message"]
+
+
 def test_unknown_query_parameters_are_422(client):
     error = assert_error(client.get("/api/notes?pagesize=5"), 422, "validation_error")
     assert "pagesize" in error["details"]["query"]
@@ -165,3 +182,17 @@ def test_unknown_query_parameters_are_422(client):
 ])
 def test_a_json_route_needs_a_json_body(client, kwargs, status):
     assert_error(client.post("/api/notes", **kwargs), status)
+
+
+def test_only_flask_s_own_options_answer_skips_the_permission_check(app):
+    def probe():
+        """A view answering OPTIONS itself, for audit readers only."""
+        return {"ok": True}
+
+    setattr(probe, PERMISSIONS_ATTR, ("audit/read",))
+    app.add_url_rule("/api/probe", view_func=probe, methods=["GET", "OPTIONS"])
+    anonymous = app.test_client()
+    assert_error(anonymous.open("/api/probe", method="OPTIONS"), 401, "unauthorized")
+    assert_error(signed_in(app).open("/api/probe", method="OPTIONS"), 403, "forbidden")
+    automatic = anonymous.open("/api/notes", method="OPTIONS")
+    assert automatic.status_code == 200 and "POST" in automatic.headers["Allow"]

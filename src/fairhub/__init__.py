@@ -23,12 +23,14 @@ from fairhub.errors import (  # noqa: E402
 )
 from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl  # noqa: E402
+from fairhub.identity.models import Group, GroupMember, User  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.app import create_app  # noqa: E402
 
 __all__ = [
     "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "Event",
-    "Forbidden", "NotFound", "PageArgsSchema", "Permission", "PreconditionFailed", "Setting",
-    "TooManyRequests", "Unauthorized", "UTCDateTime", "ValidationError", "create_app",
-    "current_actor", "db", "emit", "hookimpl", "list_schema", "page_of", "paginate", "utcnow",
+    "Forbidden", "Group", "GroupMember", "NotFound", "PageArgsSchema", "Permission",
+    "PreconditionFailed", "Setting", "TooManyRequests", "Unauthorized", "User", "UTCDateTime",
+    "ValidationError", "create_app", "current_actor", "db", "emit", "hookimpl", "list_schema",
+    "page_of", "paginate", "utcnow",
 ]

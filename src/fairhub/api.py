@@ -1,7 +1,7 @@
 """API conventions every plugin reuses: the Api, Blueprint, error schema and list paging."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from fairhub.db import db
 from fairhub.errors import handle_http_exception
-from fairhub.inputs import contains_nul
+from fairhub.inputs import unstorable
 
 SECURITY_SCHEME = "bearerAuth"
 # Attribute on a view function naming the permissions it requires (None: a public route).
@@ -62,9 +62,10 @@ class JsonParser(FlaskParser):
         except RecursionError:
             abort(400, message="The request body is nested too deeply.",
                   messages={"json": ["Nested too deeply."]})
-        if contains_nul(data):
-            abort(400, message="The request body contains a NUL character.",
-                  messages={"json": ["Text may not contain NUL characters."]})
+        problem = unstorable(data)
+        if problem:
+            abort(400, message=f"The request body contains {problem}.",
+                  messages={"json": [f"Contains {problem}."]})
         return data
 
 
@@ -159,16 +160,21 @@ class JsonBoolean(ma.fields.Boolean):
         return value
 
 
+def timestamp(value: datetime | None) -> str | None:
+    """``value`` as the API writes times: ``2026-11-25T10:00:00.000Z`` (naive means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
 class Timestamp(ma.fields.DateTime):
     """A UTC time written as ``2026-11-25T10:00:00.000Z``; read from any ISO-8601 form."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-        return text.replace("+00:00", "Z")
+        return timestamp(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
@@ -225,11 +231,14 @@ def list_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     )
 
 
-def paginate(statement: Select, page: int, page_size: int, scalars: bool = True) -> dict:
-    """Run ``statement`` for one page and count its total, returning the list shape."""
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+def paginate(statement: Select, page: int, page_size: int, scalars: bool = True,
+             params: dict | None = None) -> dict:
+    """Run ``statement`` (with bound ``params``) for one page and count its total, returning
+    the list shape."""
+    counting = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = db.session.scalar(counting, params)
     paged = statement.limit(page_size).offset((page - 1) * page_size)
-    result = db.session.execute(paged)
+    result = db.session.execute(paged, params)
     items = list(result.scalars() if scalars else result.mappings())
     return {"items": items, "paging": {"total": total, "page": page, "page_size": page_size}}
 

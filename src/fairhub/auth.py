@@ -64,11 +64,12 @@ ANONYMOUS = Actor()
 def client_ip() -> str | None:
     """The caller's address: the socket peer, or the trusted proxies' word (TRUSTED_PROXIES).
 
-    IPv4 addresses mapped into IPv6 are given as plain IPv4. None outside a request.
+    IPv4 addresses mapped into IPv6 are given as plain IPv4, and an IPv6 zone (``%eth0``)
+    is dropped. None outside a request.
     """
     if not has_request_context():
         return None
-    address = request.remote_addr or ""
+    address = (request.remote_addr or "").partition("%")[0]
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:

@@ -67,6 +67,8 @@ def init_db(app: Flask) -> None:
     """Bind the database to ``app``; SQLite gets WAL, foreign keys and a busy timeout."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # Statement parameters (password hashes, token digests) stay out of logged errors.
+    options.setdefault("hide_parameters", True)
     if url.startswith("postgresql"):
         options.setdefault("pool_pre_ping", True)
         options.setdefault("connect_args", {}).setdefault("connect_timeout", 5)

@@ -9,7 +9,10 @@ Plugin authors get the same fixtures the core's tests use:
 - ``make_user(role)``, ``make_token(user_uuid)``, ``auth_headers(role)``: people to call as;
 - ``assert_error(response, status, code, message)``: the error shape, checked;
 - ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
-  clients; returns the base URL; ``fairhub_command(*args, stdin="")`` runs the CLI on it.
+  clients; returns the base URL; ``fairhub_command(*args, stdin="")`` runs the CLI on it;
+- ``fairhub_cli(*args, input="")``: the CLI in this process (click's CliRunner) on this test's
+  database, migrated first; returns click's Result. ``make_app(create_tables=False)`` gives an
+  app on the same database to check what a command did.
 
 PostgreSQL runs get one database per test run (dropped at the end) and one schema per test.
 Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it.
@@ -264,6 +267,40 @@ def fairhub_command(fairhub_env: dict) -> Callable[..., str]:
         return done.stdout.strip()
 
     return run
+
+
+@pytest.fixture
+def fairhub_cli(fairhub_env: dict) -> Callable[..., Any]:
+    """Run ``fairhub ARGS`` in this process on this test's database, migrated first."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from fairhub.cli import cli
+
+    runner = CliRunner(env={k: v for k, v in fairhub_env.items() if k.startswith("FAIRHUB_")})
+
+    def run(*args: str, input: str = "") -> Any:
+        apps = []  # the app the command builds, as ``fairhub`` itself builds it
+        info = ScriptInfo(create_app=lambda: apps.append(cli.create_app()) or apps[-1])
+        try:
+            return runner.invoke(cli, list(args), input=input, obj=info)
+        finally:
+            for built in apps:
+                _release(built)
+
+    migrated = run("db", "upgrade")
+    assert migrated.exit_code == 0, migrated.output
+    return run
+
+
+def _release(app: Any) -> None:
+    """Give back the database connections of an app a command built."""
+    from fairhub.db import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture

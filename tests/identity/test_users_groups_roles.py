@@ -544,12 +544,13 @@ def test_patch_me_changes_my_names_and_searchable(client, person):
 
 def test_change_my_password(app, client, person):
     me = person("observer", password=PASSWORD)
+    headers = session_headers(client, me.email)
     before = password_hash(app, me.uuid)
-    wrong = client.post("/api/user/password", headers=me.headers,
+    wrong = client.post("/api/user/password", headers=headers,
                         json={"current_password": "not my password", "new_password": NEW_PASSWORD})
     assert_error(wrong, 422, "validation_error", "current password is wrong")
     assert password_hash(app, me.uuid) == before
-    right = client.post("/api/user/password", headers=me.headers,
+    right = client.post("/api/user/password", headers=headers,
                         json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert right.status_code == 204 and right.data == b""
     assert password_hash(app, me.uuid) != before

@@ -38,11 +38,13 @@ def _row(event: Event, ip: str | None) -> dict:
     )
 
 
-def record_event(event: Event) -> AuditEvent:
-    """Add an audit row for ``event`` to the session; the caller's commit writes it."""
-    row = AuditEvent(**_row(event, client_ip()))
-    db.session.add(row)
-    return row
+_INSERT = insert(AuditEvent.__table__)
+
+
+def record_event(event: Event) -> None:
+    """Write an audit row for ``event`` in the session's transaction: it commits or rolls
+    back with the action. A plain INSERT, not an ORM object, so bulk actions stay cheap."""
+    db.session.execute(_INSERT, _row(event, client_ip()))
 
 
 def record_now(event: Event, ip: str | None = None) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 from fairhub.api import IGNORES_CREDENTIALS_ATTR, PERMISSIONS_ATTR, PUBLIC_ATTR
 from fairhub.auth import Actor, client_ip, current_actor
@@ -42,6 +42,8 @@ def authenticate(req) -> Actor | None:
                            headers={"WWW-Authenticate": "Bearer"})
     if credentials.startswith(tokens.SECRET_PREFIX):
         token, owner = tokens.authenticate_token(credentials, client_ip())
+        if token.single_use:
+            g.fairhub_single_use = token, owner  # used up by _admit, if the request gets in
         return actor_for(token.owner_id, owner, "token", token=token)
     session, user = sessions.authenticate_session(credentials)
     return actor_for(session.user_id, user, "session", session=session)
@@ -84,7 +86,8 @@ def unmarked_routes(app: Flask) -> list[str]:
         for rule in app.url_map.iter_rules():
             if _framework_route(rule.endpoint):
                 continue
-            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            automatic = {"OPTIONS"} if getattr(rule, "provide_automatic_options", False) else set()
+            for method in sorted((rule.methods or set()) - {"HEAD"} - automatic):
                 handler = _handler(rule.endpoint, method)
                 if not any(hasattr(handler, a) for a in (PERMISSIONS_ATTR, PUBLIC_ATTR)):
                     found.append(f"{method} {rule.rule}")
@@ -101,9 +104,11 @@ def enforce_permissions() -> None:
 
     Credentials are checked here, before the view opens a transaction (recording a token's
     use writes in a transaction of its own), on every route but those marked as ignoring
-    them (logging in, so that a stale token does not stand in the way).
+    them (logging in, so that a stale token does not stand in the way). Only Flask's own
+    answer to OPTIONS goes unchecked; a view that declares OPTIONS is checked like any other.
     """
-    if request.method == "OPTIONS":
+    if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options",
+                                               False):
         return
     cache = current_app.extensions["fairhub"].route_permissions
     key = (request.endpoint, request.method)
@@ -111,16 +116,30 @@ def enforce_permissions() -> None:
         cache[key] = route_access(request.endpoint, request.method)
     required, ignores_credentials = cache[key]
     if required is None:
-        if "Authorization" in request.headers and not ignores_credentials:
-            current_actor()
-        return
-    actor = current_actor()
+        if "Authorization" not in request.headers or ignores_credentials:
+            return
+        current_actor()
+    else:
+        _check(current_actor(), required)
+    _admit()
+
+
+def _check(actor: Actor, required: tuple[str, ...]) -> None:
+    """401 for nobody on a route needing a sign-in or a permission; 403 without one."""
     missing = [name for name in required if not actor.can(name)]
     if not actor.authenticated and (missing or not required):
         raise Unauthorized("This needs a Bearer token.", headers={"WWW-Authenticate": "Bearer"})
     if missing:
         raise Forbidden(f"This needs the permission {missing[0]!r}.",
                         details={"missing_permissions": missing})
+
+
+def _admit() -> None:
+    """Use up the request's single-use token now that the request is let in to a view: a
+    refused request, or one no route answers, leaves it unused."""
+    pending = g.pop("fairhub_single_use", None)
+    if pending is not None and request.endpoint is not None:
+        tokens.consume(*pending, client_ip())
 
 
 def install(app: Flask) -> None:

@@ -5,9 +5,9 @@ from sqlalchemy import Select, or_, select
 
 from fairhub.auth import Actor
 from fairhub.db import db, like_pattern
-from fairhub.errors import Conflict, NotFound, ValidationError
+from fairhub.errors import NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.models import Group, User
+from fairhub.identity.models import Group, User, flush_unique
 
 
 def _target(group: Group) -> dict:
@@ -52,12 +52,10 @@ def users_by_uuid(uuids: list[str]) -> list[User]:
 
 
 def create_group(data: dict, actor: Actor) -> Group:
-    if db.session.scalar(select(Group.id).where(Group.code == data["code"])) is not None:
-        raise Conflict(f"Group {data['code']!r} already exists.")
     group = Group(code=data["code"], name=data["name"], description=data.get("description"))
     group.members = users_by_uuid([m["uuid"] for m in data.get("members", [])])
     db.session.add(group)
-    db.session.flush()
+    flush_unique(f"Group {data['code']!r} already exists.")
     emit(Event("group", "create", actor=actor, target=_target(group)))
     return group
 

@@ -9,7 +9,7 @@ from fairhub.db import db
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.groups import users_by_uuid
-from fairhub.identity.models import ApiToken, Role, User
+from fairhub.identity.models import ApiToken, Role, User, flush_unique
 
 GUEST, OBSERVER, STANDARD = "guest", "observer", "standard"
 DATA_MANAGER, DATA_STEWARD, ADMIN, ARCHIVED = "data-manager", "data-steward", "admin", "archived"
@@ -82,22 +82,36 @@ def role_permissions(code: str) -> frozenset[str]:
 FREELY_ASSIGNABLE = frozenset({OBSERVER, STANDARD, DATA_MANAGER, ADMIN, ARCHIVED})
 
 
-def check_can_grant(role: str, actor: Actor | None) -> None:
-    """Refuse a signed-in actor acting with a role beyond them.
+def _beyond(role: str, actor: Actor | None) -> list[str]:
+    """The permissions of ``role`` that keep ``actor`` from granting it; none when it may.
 
     Beyond means a role holding permissions the actor lacks, except that administrators
-    (holding every permission of ``admin``) may hand out the everyday managed roles. It
-    applies to giving the role, and to changing an account that holds it, so that nobody can
-    make or take over a more powerful account.
+    (holding every permission of ``admin``) may hand out the everyday managed roles.
+    Operators at the command line (no signed-in actor) have no limits.
     """
     if actor is None or not actor.authenticated:
-        return
+        return []
     if role in FREELY_ASSIGNABLE and managed_permissions(ADMIN) <= actor.permissions:
-        return
-    beyond = sorted(role_permissions(role) - actor.permissions)
+        return []
+    return sorted(role_permissions(role) - actor.permissions)
+
+
+def check_can_grant(role: str, actor: Actor | None) -> None:
+    """Refuse a signed-in actor acting with a role beyond them (see :func:`_beyond`).
+
+    It applies to giving the role, to changing an account or a custom role that holds it,
+    and to what an API token may do to its owner's account, so that nobody can make, take
+    over or reshape a more powerful account.
+    """
+    beyond = _beyond(role, actor)
     if beyond:
         raise Forbidden(f"Role {role!r} holds permissions you do not hold.",
                         details={"permissions": beyond})
+
+
+def grantable_roles(actor: Actor | None) -> list[str]:
+    """The codes of every role ``actor`` could grant."""
+    return [code for code in all_role_codes() if not _beyond(code, actor)]
 
 
 def check_role_assignable(role: str, actor: Actor | None,
@@ -160,10 +174,14 @@ def all_role_codes() -> list[str]:
     return list(MANAGED_ROLES) + list(db.session.scalars(select(Role.code).order_by(Role.code)))
 
 
+def _exists(code: str) -> str:
+    return f"Role {code!r} already exists."
+
+
 def create_role(data: dict, actor: Actor | None) -> Role:
     code = data["code"]
     if role_exists(code):
-        raise Conflict(f"Role {code!r} already exists.")
+        raise Conflict(_exists(code))
     if not role_exists(data["based_on"]):
         raise ValidationError(f"Role {data['based_on']!r} does not exist.",
                               details={"json": {"based_on": ["Unknown role."]}})
@@ -172,7 +190,7 @@ def create_role(data: dict, actor: Actor | None) -> Role:
     role = Role(code=code, name=data["name"], description=data.get("description"),
                 based_on=data["based_on"], permissions=_check_permissions(names, actor))
     db.session.add(role)
-    db.session.flush()
+    flush_unique(_exists(code))
     emit(Event("role", "create", actor=actor, target=_target(code),
                details={"based_on": role.based_on, "permissions": role.permissions}))
     return role
@@ -189,6 +207,7 @@ def _editable(code: str) -> Role:
 
 def update_role(code: str, data: dict, actor: Actor | None) -> Role:
     role = _editable(code)
+    check_can_grant(code, actor)
     for key in ("name", "description"):
         if key in data:
             setattr(role, key, data[key])
@@ -201,6 +220,7 @@ def update_role(code: str, data: dict, actor: Actor | None) -> Role:
 
 def delete_role(code: str, actor: Actor | None) -> None:
     role = _editable(code)
+    check_can_grant(code, actor)
     users = db.session.scalar(select(func.count(User.id)).where(User.role == code))
     tokens = db.session.scalar(select(func.count(ApiToken.id)).where(ApiToken.role == code))
     if users or tokens:

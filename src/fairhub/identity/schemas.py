@@ -10,10 +10,20 @@ from fairhub.api import JsonBoolean, PageArgsSchema, Timestamp, id_field
 from fairhub.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from fairhub.identity.tokens import STATUSES
 
-CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
-                       error="Use 1 to 64 letters, digits, '_' or '-'.")
-ROLE_CODE = validate.Regexp(r"^[a-z][a-z0-9-]{0,63}$",
-                            error="Use a lower-case letter, then letters, digits or '-'.")
+
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match: ``$`` alone would let a trailing newline in.
+    The pattern stays plain ``^...$`` for the OpenAPI document."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+CODE = FullMatch(r"^[A-Za-z0-9_-]{1,64}$", error="Use 1 to 64 letters, digits, '_' or '-'.")
+ROLE_CODE = FullMatch(r"^[a-z][a-z0-9-]{0,63}$",
+                      error="Use a lower-case letter, then letters, digits or '-'.")
 PASSWORD = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
 
 

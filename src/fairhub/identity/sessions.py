@@ -1,19 +1,20 @@
 """Session access tokens: login with a password, refresh, logout, and failed-login throttling."""
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import bindparam, case, delete, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import db, utcnow
+from fairhub.db import UTCDateTime, db, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
@@ -77,14 +78,8 @@ def authenticate_session(token: str) -> tuple[Any, dict]:
 def login(email: str, password: str, ip: str | None) -> dict:
     """Check a password, throttling repeated failures per email and per address."""
     email = email.strip().lower()
-    keys = {f"email:{email}": current_app.config["AUTH_LOGIN_MAX_FAILURES"]}
-    if ip:
-        keys[f"ip:{ip}"] = current_app.config["AUTH_LOGIN_MAX_FAILURES_PER_IP"]
-    _refuse_if_locked(list(keys))
     user = db.session.scalar(select(User).where(User.email == email))
-    if not verify_password(user.password_hash if user else None, password):
-        for key, limit in keys.items():
-            _note_failure(key, limit)
+    if not check_password(user, email, password, ip):
         # The actor stays anonymous: whoever tried has not shown they are that user.
         record_now(Event("auth", "login_failed", actor=Actor(),
                          target={"type": "user", "code": email}), ip=ip)
@@ -95,8 +90,6 @@ def login(email: str, password: str, ip: str | None) -> dict:
                          details={"reason": "archived" if user.archived else "unapproved"}), ip=ip)
         raise Unauthorized("This account is archived." if user.archived
                            else "This account is waiting for approval.")
-    with db.engine.begin() as connection:
-        connection.execute(delete(LoginThrottle).where(LoginThrottle.key == f"email:{email}"))
     response = start_session(user, ip)
     emit(Event("auth", "login", actor=Actor.of(user, via="session"),
                target={"type": "user", "code": user.uuid}))
@@ -104,41 +97,95 @@ def login(email: str, password: str, ip: str | None) -> dict:
     return response
 
 
-def _refuse_if_locked(keys: list[str]) -> None:
+def check_password(user: User | None, email: str, password: str, ip: str | None) -> bool:
+    """Whether ``password`` is ``user``'s, under the failed-login throttle of ``email`` and
+    ``ip``: 429 while either is locked. Each check counts as a failure before it starts
+    (so concurrent guesses cannot outrun the limit); a right password takes it back and
+    clears the email's count."""
+    keys = _throttle_keys(email, ip)
+    _reserve(keys)
+    if not verify_password(user.password_hash if user else None, password):
+        return False
+    email_key, *others = keys
+    with db.engine.begin() as connection:
+        connection.execute(delete(LoginThrottle).where(LoginThrottle.key == email_key))
+        _release(connection, others)
+    return True
+
+
+def _throttle_keys(email: str, ip: str | None) -> dict[str, int]:
+    """The throttle keys of a password check (the email's first) and their limits.
+
+    The email is keyed by its SHA-256, so the table never holds addresses people typed.
+    """
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
+    keys = {f"email:{digest}": current_app.config["AUTH_LOGIN_MAX_FAILURES"]}
+    if ip:
+        keys[f"ip:{ip}"] = current_app.config["AUTH_LOGIN_MAX_FAILURES_PER_IP"]
+    return keys
+
+
+def _reserve(keys: dict[str, int]) -> None:
+    """Count one failure for every key up front, each in one atomic upsert; refuse (429,
+    taking the counts back) when a key is locked or this attempt goes past its limit."""
     now = utcnow()
-    locked = db.session.scalars(
-        select(LoginThrottle.locked_until).where(LoginThrottle.key.in_(keys),
-                                                 LoginThrottle.locked_until > now)
-    ).all()
-    if locked:
-        wait = max(math.ceil((until - now).total_seconds()) for until in locked)
+    locks = []
+    with db.engine.begin() as connection:
+        counted = []
+        for key, limit in keys.items():
+            until = connection.execute(_reservation(connection, key, limit, now)).scalar_one()
+            if until is None:
+                counted.append(key)
+            else:
+                locks.append(until)
+        if locks:
+            _release(connection, counted)
+    if locks:
+        wait = max(1, max(math.ceil((until - now).total_seconds()) for until in locks))
         raise TooManyRequests(f"Too many failed logins; try again in {wait} seconds.",
                               headers={"Retry-After": str(wait)})
 
 
-def _note_failure(key: str, limit: int) -> None:
-    """Count a failure for ``key`` atomically, locking it once it reaches ``limit``."""
-    now = utcnow()
+def _reservation(connection, key: str, limit: int, now: datetime):
+    """The upsert counting one failure for ``key`` and returning its lock end (None when the
+    attempt may go ahead). A lock that ended or a window that passed starts a new count."""
     window = timedelta(seconds=current_app.config["AUTH_LOGIN_WINDOW_SECONDS"])
     lockout = timedelta(seconds=current_app.config["AUTH_LOGIN_LOCKOUT_SECONDS"])
-    with db.engine.begin() as connection:
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(
-            insert(LoginThrottle).values(key=key, failures=0, window_start=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
+    row = LoginThrottle.__table__.c
+    moment = literal(now, UTCDateTime())
+    locked = row.locked_until > moment
+    fresh = or_(row.window_start <= literal(now - window, UTCDateTime()),
+                row.locked_until <= moment)
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    return (
+        insert(LoginThrottle).values(key=key, failures=1, window_start=now)
+        .on_conflict_do_update(index_elements=["key"], set_={
+            "failures": case((locked, row.failures), (fresh, 1), else_=row.failures + 1),
+            "window_start": case((locked, row.window_start), (fresh, moment),
+                                 else_=row.window_start),
+            "locked_until": case((locked, row.locked_until), (fresh, None),
+                                 (row.failures + 1 > limit, literal(now + lockout, UTCDateTime())),
+                                 else_=None),
+        })
+        .returning(row.locked_until)
+    )
+
+
+def _release(connection, keys: list[str]) -> None:
+    """Take back one counted failure of each of ``keys``."""
+    if keys:
         row = LoginThrottle.__table__.c
-        stale = row.window_start <= now - window
-        connection.execute(
-            update(LoginThrottle).where(row.key == key).values(
-                failures=case((stale, 1), else_=row.failures + 1),
-                window_start=case((stale, now), else_=row.window_start),
-            )
-        )
-        connection.execute(
-            update(LoginThrottle).where(row.key == key, row.failures >= limit)
-            .values(locked_until=now + lockout, failures=0, window_start=now)
-        )
+        connection.execute(update(LoginThrottle).where(row.key.in_(keys), row.failures > 0)
+                           .values(failures=row.failures - 1))
+
+
+def revoke_sessions(user: User, keep: int | None = None) -> None:
+    """End every live session of ``user`` but ``keep`` (a session id), in this transaction."""
+    query = update(AuthSession).where(AuthSession.user_id == user.id,
+                                      AuthSession.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(AuthSession.id != keep)
+    db.session.execute(query.values(revoked_at=utcnow()))
 
 
 def refresh(session: AuthSession) -> dict:

@@ -1,10 +1,11 @@
 """Long-life API tokens: issue, check on every use, list, revoke and administer."""
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import ipaddress
-import atexit
+import re
 import secrets
 import threading
 import time
@@ -20,11 +21,13 @@ from fairhub.db import db, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
-from fairhub.identity.models import ApiToken, User, token_status
-from fairhub.identity.roles import role_exists, role_permissions
+from fairhub.identity.models import ApiToken, User, flush_unique, token_status
+from fairhub.identity.roles import grantable_roles, role_exists, role_permissions
 
 SECRET_PREFIX = "fh_"
 KEY_LENGTH = 16
+# The key part of a secret: what token_hex gives; anything else is not looked up.
+_KEY = re.compile(f"[0-9a-f]{{{KEY_LENGTH}}}")
 STATUSES = ("active", "inactive", "expired", "used", "revoked")
 
 
@@ -87,7 +90,7 @@ def issue_token(owner: User, *, name: str, role: str, valid_to: datetime, reason
         single_use=single_use, created_at=now, use_count=0,
     )
     db.session.add(token)
-    db.session.flush()
+    flush_unique("Another token was given the same key at the same moment; try again.")
     emit(Event("token", "create", actor=actor, target=_target(token),
                details={"name": name, "role": role, "owner": owner.email,
                         "single_use": single_use, "reason": reason}))
@@ -139,12 +142,14 @@ _LOOKUP = (
 def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     """The token a secret belongs to and its owner's profile, after every check.
 
-    The check is one indexed read and a constant-time compare of SHA-256 digests; its use is
-    recorded (see :class:`UsageBuffer`). A single-use token is consumed by one conditional
-    UPDATE, so of any number of concurrent uses on any number of hosts exactly one succeeds.
+    The check is one indexed read and a constant-time compare of SHA-256 digests. The use of
+    a reusable token is recorded (see :class:`UsageBuffer`); a single-use token is only used
+    up by :func:`consume`, once its request has passed the permission check.
     """
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
-    token = db.session.connection().execute(_LOOKUP, {"key": key}).first()
+    token = None
+    if _KEY.fullmatch(key):
+        token = db.session.connection().execute(_LOOKUP, {"key": key}).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise Unauthorized("The API token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -153,15 +158,15 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     problem = _rejection(token, owner, now, ip)
     if problem:
         _reject(token, owner, problem, ip)
-    if token.single_use:
-        _consume(token, owner, now, ip)
-    else:
+    if not token.single_use:
         current_app.extensions[USAGE_EXTENSION].note(token.id, now, ip)
     return token, owner
 
 
-def _consume(token, owner: dict, now: datetime, ip: str) -> None:
-    """Use up a single-use token with one conditional UPDATE, or refuse the loser of a race."""
+def consume(token, owner: dict, ip: str) -> None:
+    """Use up a single-use token with one conditional UPDATE, or refuse the loser of a race:
+    of any number of concurrent uses on any number of hosts exactly one succeeds."""
+    now = utcnow()
     with db.engine.begin() as connection:
         consumed = connection.execute(
             update(ApiToken).where(ApiToken.id == token.id, status_clause("active", now))
@@ -239,8 +244,14 @@ def install_usage_buffer(app) -> None:
         atexit.register(buffer.flush)
 
 
-def my_tokens(owner_id: int) -> Select:
-    return select(ApiToken).where(ApiToken.owner_id == owner_id).order_by(ApiToken.id.desc())
+def my_tokens(actor: Actor) -> Select:
+    """The actor's own tokens. Through an API token, only those of roles that token could
+    grant: a token narrower than its owner neither sees nor revokes the owner's broader ones.
+    """
+    query = select(ApiToken).where(ApiToken.owner_id == actor.user_id)
+    if actor.token_id is not None:
+        query = query.where(ApiToken.role.in_(grantable_roles(actor)))
+    return query.order_by(ApiToken.id.desc())
 
 
 def search_tokens(filters: dict) -> Select:
@@ -273,10 +284,13 @@ def status_clause(status: str, now: datetime):
     return ~revoked & ~expired & ~used & ~inactive
 
 
-def get_token(token_id: int, owner_id: int | None = None) -> ApiToken:
-    """A token by id (only among the owner's when given); 404 otherwise."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or (owner_id is not None and token.owner_id != owner_id):
+def get_token(token_id: int, actor: Actor | None = None) -> ApiToken:
+    """A token by id (only among :func:`my_tokens` of ``actor`` when given); 404 otherwise."""
+    if actor is None:
+        token = db.session.get(ApiToken, token_id)
+    else:
+        token = db.session.scalar(my_tokens(actor).where(ApiToken.id == token_id))
+    if token is None:
         raise NotFound(f"Token {token_id} does not exist.")
     return token
 

@@ -6,10 +6,10 @@ from sqlalchemy import Select, bindparam, or_, select
 
 from fairhub.auth import Actor
 from fairhub.db import db, like_pattern
-from fairhub.errors import Conflict, Forbidden, NotFound
+from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity import tokens
-from fairhub.identity.models import Group, GroupMember, User
+from fairhub.identity import sessions, tokens
+from fairhub.identity.models import Group, GroupMember, User, flush_unique
 from fairhub.identity.passwords import hash_password
 from fairhub.identity.roles import check_can_grant, check_role_assignable
 
@@ -46,6 +46,24 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+EMAIL_MAX_LENGTH = 254
+
+
+def normalise_email(email: str) -> str:
+    """An email as stored: stripped and lower-cased, which can lengthen it (``"İ"`` becomes
+    two characters); 422 when it no longer fits."""
+    email = email.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError(f"The email is longer than {EMAIL_MAX_LENGTH} characters.",
+                              details={"json": {"email": [
+                                  f"Longer than {EMAIL_MAX_LENGTH} characters in lower case."]}})
+    return email
+
+
+def _conflict(email: str) -> str:
+    return f"A user with email {email!r} already exists."
+
+
 def search_users(filters: dict, searchable_only: bool = False) -> Select:
     """Users matching ``q`` (name or email), role, approved and archived, by email."""
     query = select(User).order_by(User.email)
@@ -63,9 +81,9 @@ def search_users(filters: dict, searchable_only: bool = False) -> Select:
 
 
 def create_user(data: dict, actor: Actor | None) -> User:
-    email = data["email"].strip().lower()
+    email = normalise_email(data["email"])
     if find_by_email(email) is not None:
-        raise Conflict(f"A user with email {email!r} already exists.")
+        raise Conflict(_conflict(email))
     role = data.get("role") or current_app.config["USERS_DEFAULT_ROLE"]
     check_role_assignable(role, actor)
     approved = data.get("approved")
@@ -79,30 +97,35 @@ def create_user(data: dict, actor: Actor | None) -> User:
         password_hash=hash_password(data["password"]) if data.get("password") else None,
     )
     db.session.add(user)
-    db.session.flush()
+    flush_unique(_conflict(email))
     emit(Event("user", "create", actor=actor, target=_target(user),
                details={"email": email, "role": role, "approved": approved}))
     return user
 
 
 def update_user(user: User, data: dict, actor: Actor | None) -> User:
-    """Change profile fields, the role (needs ``roles/assign``) or the password."""
-    if actor is None or actor.user_id != user.id:
-        check_can_grant(user.role, actor)
+    """Change profile fields, the role (needs ``roles/assign``) or the password.
+
+    The actor must be able to grant the user's role, even on their own account, so that an
+    API token narrower than its owner cannot change the owner; see also
+    :func:`_check_account_change`.
+    """
+    check_can_grant(user.role, actor)
+    _check_account_change(user, data, actor)
     if "email" in data:
-        email = data["email"].strip().lower()
+        email = normalise_email(data["email"])
         other = find_by_email(email)
         if other is not None and other.id != user.id:
-            raise Conflict(f"A user with email {email!r} already exists.")
+            raise Conflict(_conflict(email))
         user.email = email
+        flush_unique(_conflict(email))
     for key in ("first_name", "last_name", "searchable"):
         if key in data:
             setattr(user, key, data[key])
     if "password" in data:
-        user.password_hash = hash_password(data["password"])
+        set_password(user, data["password"], actor)
     if "role" in data and data["role"] != user.role:
-        if _is_user(actor) and not actor.can("roles/assign"):
-            raise Forbidden("Changing a user's role needs the permission 'roles/assign'.")
+        _need_roles_assign(actor, "Changing a user's role")
         check_role_assignable(data["role"], actor, [user])
         emit(Event("role", "assign", actor=actor, target={"type": "role", "code": data["role"]},
                    details={"users": [user.uuid], "previous": user.role}))
@@ -110,6 +133,33 @@ def update_user(user: User, data: dict, actor: Actor | None) -> User:
     changed = sorted(k if k != "password" else "password_changed" for k in data)
     emit(Event("user", "update", actor=actor, target=_target(user), details={"fields": changed}))
     return user
+
+
+def _check_account_change(user: User, data: dict, actor: Actor | None) -> None:
+    """Refuse changes that would hand over an account: another user's email or password
+    need what changing their role needs, and my own password changes only at
+    ``/api/user/password``, with the current one."""
+    if not _is_user(actor) or not {"email", "password"} & set(data):
+        return
+    if actor.user_id != user.id:
+        _need_roles_assign(actor, "Changing another user's email or password")
+    elif "password" in data:
+        raise Forbidden("Change your own password at /api/user/password, "
+                        "giving the current one.")
+
+
+def _need_roles_assign(actor: Actor | None, change: str) -> None:
+    """Refuse ``change`` to a signed-in actor without ``roles/assign``."""
+    if _is_user(actor) and not actor.can("roles/assign"):
+        raise Forbidden(f"{change} needs the permission 'roles/assign'.")
+
+
+def set_password(user: User, password: str, actor: Actor | None) -> None:
+    """Give ``user`` a new password and end their other sessions (all of them, unless the
+    actor is the user in a session, which stays open)."""
+    user.password_hash = hash_password(password)
+    mine = actor is not None and actor.user_id == user.id
+    sessions.revoke_sessions(user, keep=actor.session_id if mine else None)
 
 
 def set_approved(user: User, approved: bool, actor: Actor | None) -> User:
@@ -139,6 +189,7 @@ def restore(user: User, actor: Actor | None) -> User:
     """Bring an archived user back, unapproved, so someone must approve them again."""
     if not user.archived:
         raise Conflict(f"User {user.email!r} is not archived.")
+    check_can_grant(user.role, actor)
     user.archived, user.archived_reason, user.approved = False, None, False
     emit(Event("user", "restore", actor=actor, target=_target(user)))
     return user

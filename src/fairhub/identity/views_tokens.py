@@ -26,7 +26,7 @@ class Tokens(MethodView):
     @blp.response(200, list_schema(TokenSchema))
     def get(self, args):
         """List my API tokens (never their secrets)."""
-        query = tokens.my_tokens(current_actor().user_id)
+        query = tokens.my_tokens(current_actor())
         return paginate(query, args["page"], args["page_size"])
 
     @blp.require_permission("tokens/create")
@@ -47,14 +47,14 @@ class MyToken(MethodView):
     @blp.response(200, TokenSchema)
     def get(self, token_id):
         """Read one of my tokens."""
-        return tokens.get_token(token_id, owner_id=current_actor().user_id)
+        return tokens.get_token(token_id, current_actor())
 
     @blp.require_permission()
     @blp.response(204)
     def delete(self, token_id):
         """Revoke one of my tokens."""
         actor = current_actor()
-        tokens.change_status(tokens.get_token(token_id, owner_id=actor.user_id), "revoke", actor)
+        tokens.change_status(tokens.get_token(token_id, actor), "revoke", actor)
         db.session.commit()
 
 

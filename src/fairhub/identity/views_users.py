@@ -4,12 +4,11 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from fairhub.api import Blueprint, list_schema, paginate
-from fairhub.auth import Actor, current_actor
+from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
-from fairhub.errors import NotFound, ValidationError
+from fairhub.errors import Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity import users
-from fairhub.identity.passwords import hash_password, verify_password
+from fairhub.identity import sessions, users
 from fairhub.identity.schemas import (
     ArchiveSchema,
     MeSchema,
@@ -133,12 +132,22 @@ class MyPassword(MethodView):
     @me_blp.require_permission()
     @me_blp.arguments(PasswordChangeSchema)
     @me_blp.response(204)
+    @me_blp.alt_response(429, response="DEFAULT_ERROR", description="Too many wrong "
+                         "passwords; wait for Retry-After seconds.")
     def post(self, data):
-        """Change my password, giving the current one."""
+        """Change my password, giving the current one.
+
+        Only in a session from logging in, not with an API token. Wrong current passwords
+        count as failed logins; my other sessions end.
+        """
         actor = current_actor()
-        if not verify_password(actor.user.password_hash, data["current_password"]):
+        if actor.session_id is None:
+            raise Forbidden("Changing your password needs a session from logging in, "
+                            "not an API token.")
+        user = actor.user
+        if not sessions.check_password(user, user.email, data["current_password"], client_ip()):
             raise ValidationError("The current password is wrong.",
                                   details={"json": {"current_password": ["Wrong password."]}})
-        actor.user.password_hash = hash_password(data["new_password"])
-        emit(Event("user", "password_change", target={"type": "user", "code": actor.user.uuid}))
+        users.set_password(user, data["new_password"], actor)
+        emit(Event("user", "password_change", target={"type": "user", "code": user.uuid}))
         db.session.commit()
