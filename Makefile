@@ -33,9 +33,14 @@ test-sqlite: $(VENV)/.installed-test
 test-postgresql: $(VENV)/.installed-test
 	$(BIN)/python -m pytest --fairhub-db=postgresql
 
-bench: $(VENV)/.installed
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.installed
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_health.py
 	$(BIN)/python bench/bench_user.py
+	$(BIN)/python bench/bench_datasets.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,27 +13,11 @@ TARGET = 0.7
 FAIRHUB_APP = "wsgi:app"
 
 
-def fairhub_cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
-    """Run `python -m fairhub ARGS` on the bench instance and return its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", "fairhub", *args], cwd=str(harness.REPO_ROOT),
-        env=harness.child_env(env), input=stdin, capture_output=True, text=True, timeout=120,
-    )
-    if done.returncode != 0:
-        raise harness.BenchError(f"fairhub {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout.strip()
-
-
 def main() -> int:
     """Serve fairhub once and measure both routes on it, health first."""
     harness.require_wrk()
     with harness.fresh_instance() as env:
-        fairhub_cli(env, "users", "create", "bench@example.org", "--role", "data-manager",
-                    stdin="bench-password-1\n")
-        token = fairhub_cli(env, "tokens", "create", "bench@example.org", "--name", "bench",
-                            "--role", "data-manager", "--valid-to", "2099-01-01",
-                            "--reason", "benchmark")
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = harness.token_header(env, "data-manager")
         with harness.serve(FAIRHUB_APP, env=env) as base:
             if harness.WARMUP > 0:
                 harness.run_wrk(base + "/api/health", duration=harness.WARMUP)

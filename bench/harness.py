@@ -236,6 +236,27 @@ def fresh_instance() -> Iterator[dict[str, str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def fairhub_cli(env: Mapping[str, str], *args: str, stdin: str = "",
+                timeout: int = 120) -> str:
+    """Run `python -m fairhub ARGS` on a bench instance and return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fairhub", *args], cwd=str(REPO_ROOT), env=child_env(env),
+        input=stdin, capture_output=True, text=True, timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"fairhub {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip()
+
+
+def token_header(env: Mapping[str, str], role: str) -> dict[str, str]:
+    """Create a user with ``role`` and a long-life token; return its Authorization header."""
+    email = f"bench-{role}@example.org"
+    fairhub_cli(env, "users", "create", email, "--role", role, stdin="bench-password-1\n")
+    token = fairhub_cli(env, "tokens", "create", email, "--name", "bench", "--role", role,
+                        "--valid-to", "2099-01-01", "--reason", "benchmark")
+    return {"Authorization": f"Bearer {token}"}
+
+
 def describe(label: str, result: Mapping[str, Any]) -> None:
     """Print one line with a run's throughput and p50/p99 latency."""
     print(

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from fairhub.plugins import installed_plugins
+
 SAMPLE = "sample_plugin.plugin"
+# The built-in plugins and the sample one: for tests that cover whatever routes exist.
+EVERY_PLUGIN = [*installed_plugins(), SAMPLE]
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Property-based check of every operation in the app's own OpenAPI document.
 
 Generated requests, as a data steward (who may call everything), must never get a 5xx, and
-every response must match the document. Routes that later plugins add are covered without
-editing this file.
+every response must match the document. Every installed plugin is enabled, so routes that
+later plugins add are covered without editing this file.
 """
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
+
+from conftest import EVERY_PLUGIN
+
+
+@pytest.fixture
+def fairhub_plugins():
+    return EVERY_PLUGIN
 
 
 @pytest.fixture

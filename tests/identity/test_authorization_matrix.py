@@ -1,7 +1,7 @@
 """The authorization matrix, generated from the app's routes and the managed roles.
 
-Every (rule, method) of an app with the sample plugin is listed at import time, so routes that
-later plugins add are checked without editing this file: protected routes answer 401 without a
+Every (rule, method) of an app with every installed plugin and the sample one is listed at
+import time, so routes that later plugins add are checked without editing this file: protected routes answer 401 without a
 token, and each managed role gets 403 exactly when it lacks a permission the route requires.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ from werkzeug.routing import IntegerConverter, PathConverter, UUIDConverter
 from fairhub import create_app
 from fairhub.identity.authn import required_permissions
 
-SAMPLE = "sample_plugin.plugin"
+from conftest import EVERY_PLUGIN
+
 MANAGED_ROLES = ["observer", "standard", "data-manager", "data-steward", "admin", "archived"]
 # Ids far beyond anything a test creates: a placeholder must never hit a real object (token 1
 # may be the caller's own, and DELETE /api/tokens/1 would revoke it mid-loop).
@@ -46,11 +47,11 @@ def placeholder(converter) -> str:
 
 
 def collect_routes() -> list[tuple[str, str, str, tuple[str, ...] | None]]:
-    """(rule, method, url, required permissions) of every route, sample plugin included."""
+    """(rule, method, url, required permissions) of every route, every plugin included."""
     routes = []
     with tempfile.TemporaryDirectory(prefix="fairhub-matrix-") as instance:
         app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
-                          "INSTANCE_PATH": instance}, plugins=[SAMPLE])
+                          "INSTANCE_PATH": instance}, plugins=EVERY_PLUGIN)
         with app.test_request_context():
             for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
                 values = {name: placeholder(conv) for name, conv in rule._converters.items()}
@@ -59,6 +60,11 @@ def collect_routes() -> list[tuple[str, str, str, tuple[str, ...] | None]]:
                     required = required_permissions(rule.endpoint, method)
                     routes.append((rule.rule, method, url, required))
     return routes
+
+
+@pytest.fixture
+def fairhub_plugins():
+    return EVERY_PLUGIN
 
 
 ROUTES = collect_routes()
@@ -85,10 +91,10 @@ def assert_error(response, status: int, code: str, method: str) -> dict | None:
     return error
 
 
-def test_protected_routes_include_the_identity_api():
+def test_protected_routes_include_the_identity_and_plugin_apis():
     protected_rules = {rule for rule, *_ in PROTECTED}
-    assert protected_rules
     assert {"/api/users", "/api/audit", "/api/admin/tokens", "/api/user"} <= protected_rules
+    assert {"/api/datasets", "/api/datasets/<code>", "/api/dictionaries"} <= protected_rules
 
 
 def test_public_routes_are_exactly_the_expected_few():

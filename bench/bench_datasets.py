@@ -1,0 +1,105 @@
+"""Datasets on a catalogue of generated records (100,000 by default):
+
+- bulk import rate of `fairhub datasets import` against `sqlite-utils insert` of the same
+  records into one flat table (target 0.2);
+- `GET /api/datasets/{code}` with a token against the bare Flask app (target 0.5);
+- the first page of `GET /api/datasets` against the bare Flask app (target 0.3).
+
+Set BENCH_DATASETS for another catalogue size and BENCH_DATABASE_URL for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness  # noqa: E402
+from bench.generate_datasets import generate  # noqa: E402
+
+COUNT = int(os.environ.get("BENCH_DATASETS", "100000"))
+BARE_APP = "bench.bare_app:app"
+FAIRHUB_APP = "wsgi:app"
+TARGETS = {"import": 0.2, "get": 0.5, "list": 0.3}
+
+
+def write_records(folder: Path) -> Path:
+    import json
+
+    path = folder / "datasets.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for record in generate(COUNT):
+            out.write(json.dumps(record) + "\n")
+    return path
+
+
+def timed(command: list[str], env: dict | None = None) -> float:
+    """Seconds ``command`` takes; fail the bench if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=str(harness.REPO_ROOT), env=harness.child_env(env),
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise harness.BenchError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def sqlite_utils_rate(records: Path, folder: Path) -> float:
+    tool = shutil.which("sqlite-utils", path=str(Path(sys.executable).parent)) or shutil.which(
+        "sqlite-utils")
+    if tool is None:
+        raise harness.BenchError("sqlite-utils is not installed: pip install -e '.[bench]'")
+    return COUNT / timed([tool, "insert", str(folder / "flat.db"), "flat", str(records), "--nl"])
+
+
+def fairhub_import_rate(records: Path, env: dict) -> float:
+    seconds = timed([sys.executable, "-m", "fairhub", "datasets", "import", str(records)], env)
+    return COUNT / seconds
+
+
+def main() -> int:
+    harness.require_wrk()
+    folder = Path(tempfile.mkdtemp(prefix="fairhub-bench-datasets-"))
+    try:
+        records = write_records(folder)
+        flat = sqlite_utils_rate(records, folder)
+        with harness.fresh_instance() as env:
+            imported = fairhub_import_rate(records, env)
+            auth = harness.token_header(env, "data-manager")
+            bare = harness.measure(BARE_APP, "/api/health")
+            code = f"ds_{COUNT // 2:06d}"  # generated records are internal nine times in ten
+            with harness.serve(FAIRHUB_APP, env=env) as base:
+                for path in (f"/api/datasets/{code}", "/api/datasets"):
+                    if harness.WARMUP > 0:
+                        harness.run_wrk(base + path, duration=harness.WARMUP, headers=auth)
+                one = harness.run_wrk(base + f"/api/datasets/{code}", headers=auth)
+                page = harness.run_wrk(base + "/api/datasets", headers=auth)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"catalogue of {COUNT} datasets on "
+          f"{'PostgreSQL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'}")
+    print(f"import           {imported:9.1f} records/s  sqlite-utils {flat:9.1f} records/s")
+    harness.describe("bare", bare)
+    harness.describe("get dataset", one)
+    harness.describe("list page 1", page)
+    results = [
+        harness.report("import/sqlite-utils", imported, flat, TARGETS["import"]),
+        harness.report("get/bare", one["requests_per_sec"], bare["requests_per_sec"],
+                       TARGETS["get"]),
+        harness.report("list/bare", page["requests_per_sec"], bare["requests_per_sec"],
+                       TARGETS["list"]),
+    ]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except harness.BenchError as exc:
+        print(f"bench_datasets: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""The datasets plugin: the catalogue's datasets, their data dictionaries and who may see them."""

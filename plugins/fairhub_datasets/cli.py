@@ -1,0 +1,89 @@
+"""``fairhub datasets import|export``: move catalogues in and out as JSON."""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from fairhub import User, db
+
+from . import importer
+from .models import Dataset
+
+RECORD_KEYS = ("code", "name", "visibility", "workflow_key", "catalogue")
+DICTIONARY_KEYS = ("code", "name", "description", "fields", "lookups")
+
+
+@click.group("datasets")
+def datasets() -> None:
+    """Import and export datasets."""
+
+
+@datasets.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--update", is_flag=True,
+              help="Patch datasets whose code exists (else they are reported as errors).")
+@click.option("--owner", metavar="EMAIL", help="Make this user the owner of new datasets.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Processes validating records (default one per CPU).")
+@with_appcontext
+def import_command(path: Path, update: bool, owner: str | None, jobs: int | None) -> None:
+    """Import datasets from PATH: a JSON file (one dataset or a list), a JSON-lines file
+    (.jsonl, one per line) or a folder of JSON files."""
+    with importer.checker(jobs) as check:  # before any database connection is opened
+        owner_id = _owner_id(owner)
+        counts = Counter()
+        results = importer.import_checked(check(importer.read_records(path)), update, owner_id)
+        with click.progressbar(results, label="Importing", file=sys.stderr) as bar:
+            for where, outcome in bar:
+                if outcome in ("created", "updated"):
+                    counts[outcome] += 1
+                else:
+                    counts["failed"] += 1
+                    click.echo(f"\n{where}: {outcome}", err=True)
+    click.echo(f"{counts['created']} created, {counts['updated']} updated, "
+               f"{counts['failed']} failed.", err=True)
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
+@datasets.command("export")
+@click.argument("codes", nargs=-1)
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+              help="File to write (default standard output).")
+@with_appcontext
+def export_command(codes: tuple[str, ...], output: Any) -> None:
+    """Export datasets (all, or those CODES) as a JSON list that `import` reads back."""
+    query = (select(Dataset).order_by(Dataset.id)
+             .options(selectinload(Dataset.dictionaries)).execution_options(yield_per=500))
+    if codes:
+        query = query.where(Dataset.code.in_(codes))
+    output.write("[")
+    for number, dataset in enumerate(db.session.scalars(query)):
+        output.write(("," if number else "") + "\n" + json.dumps(export_record(dataset),
+                                                                  ensure_ascii=False))
+    output.write("\n]\n")
+
+
+def export_record(dataset: Dataset) -> dict:
+    """A dataset in the form POST and ``import`` accept."""
+    record = {key: getattr(dataset, key) for key in RECORD_KEYS}
+    record["dictionaries"] = [{key: getattr(d, key) for key in DICTIONARY_KEYS}
+                              for d in dataset.dictionaries]
+    return record
+
+
+def _owner_id(email: str | None) -> int | None:
+    if email is None:
+        return None
+    user_id = db.session.scalar(select(User.id).where(User.email == email.strip().lower()))
+    if user_id is None:
+        raise click.ClickException(f"User {email!r} does not exist.")
+    return user_id

@@ -1,0 +1,12 @@
+"""The datasets plugin's settings (``DATASETS_*``), each overridable as ``FAIRHUB_DATASETS_*``."""
+from __future__ import annotations
+
+from fairhub import Setting
+
+SETTINGS = [
+    Setting("DATASETS_MAX_DICTIONARIES", 200, "Most dictionaries (tables) one dataset may have."),
+    Setting("DATASETS_MAX_FIELDS", 2000, "Most fields one dictionary may have."),
+    Setting("DATASETS_MAX_LOOKUP_OPTIONS", 10000, "Most options one lookup may have."),
+    Setting("DATASETS_IMPORT_BATCH", 500,
+            "Records `fairhub datasets import` commits per transaction."),
+]

@@ -1,0 +1,451 @@
+"""The datasets plugin's logic: create, read, change and delete datasets and dictionaries.
+
+Functions take the actor and plain (validated) data, raise fairhub errors and leave committing
+to the caller, so that a change and the events it emits commit together.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Select, String, bindparam, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from fairhub import (
+    Actor,
+    ApiError,
+    Conflict,
+    Event,
+    NotFound,
+    PreconditionFailed,
+    ValidationError,
+    db,
+    emit,
+    utcnow,
+)
+
+from . import access
+from .models import CODE_LENGTH, Dataset, DatasetCount, Dictionary, Grant
+from .documents import answer, document
+from .schemas import check_dictionary
+
+
+# Reading
+
+_PAGE = {kind: select(Dataset.id, Dataset.document).where(
+    condition, or_(bindparam("visibility", type_=String).is_(None),
+               Dataset.visibility == bindparam("visibility", type_=String)))
+    .order_by(Dataset.id).limit(bindparam("limit")).offset(bindparam("offset"))
+    for kind, condition in access.FILTERS.items()}
+_READ = {kind: select(Dataset.id, Dataset.version, Dataset.document)
+         .where(Dataset.code == bindparam("code"), condition)
+         for kind, condition in access.FILTERS.items()}
+
+
+def list_datasets(actor: Actor, args: dict) -> str:
+    """One page of the datasets ``actor`` may see, with their approvers, as JSON text."""
+    page, size, visibility = args["page"], args["page_size"], args.get("visibility")
+    rows = db.session.connection().execute(_PAGE[access.audience(actor)], access.params(
+        actor, visibility=visibility, limit=size, offset=(page - 1) * size)).all()
+    found = access.approvers([row.id for row in rows])
+    paging = {"total": access.visible_count(actor, visibility), "page": page, "page_size": size}
+    items = ",".join(answer(row.document, found[row.id]) for row in rows)
+    return f'{{"items": [{items}], "paging": {json.dumps(paging)}}}'
+
+
+def read_dataset(actor: Actor, code: str) -> tuple[str, str]:
+    """The GET answer for dataset ``code`` as JSON text, and its ETag (404 if unseen)."""
+    row = db.session.connection().execute(
+        _READ[access.audience(actor)], access.params(actor, code=code)).first()
+    if row is None:
+        raise NotFound(f"Dataset {code!r} does not exist.")
+    return answer(row.document, access.approvers([row.id])[row.id]), f"{row.id}.{row.version}"
+
+
+_BY_ID = select(Dataset.id, Dataset.version, Dataset.document).where(
+    Dataset.id == bindparam("id"))
+
+
+def answer_by_id(dataset_id: int) -> tuple[str, str]:
+    """:func:`read_dataset`'s answer for a dataset just written."""
+    row = db.session.connection().execute(_BY_ID, {"id": dataset_id}).one()
+    return answer(row.document, access.approvers([row.id])[row.id]), f"{row.id}.{row.version}"
+
+
+def render(dataset: Dataset) -> None:
+    """Store the dataset's document, after writing its changes (ids and times are set)."""
+    _flush()
+    dataset.document = document(dataset, dataset.dictionaries)
+    _flush()
+
+
+def get_dataset(actor: Actor, code: str) -> Dataset:
+    """The dataset ``code`` if ``actor`` may see it (else 404: its existence is not told),
+    with its dictionaries, for changing it."""
+    query = (select(Dataset).where(Dataset.code == code, access.visible(actor))
+             .options(selectinload(Dataset.dictionaries)))
+    dataset = db.session.scalar(query, access.params(actor))
+    if dataset is None:
+        raise NotFound(f"Dataset {code!r} does not exist.")
+    return dataset
+
+
+def etag(dataset: Dataset) -> str:
+    """The dataset's entity tag: changes with every change to it, its dictionaries or grants."""
+    return f"{dataset.id}.{dataset.version}"
+
+
+def check_etag(dataset: Dataset, if_match: Any) -> None:
+    """Refuse a change made from an outdated copy (``If-Match`` naming another version).
+
+    ``if_match`` is the request's werkzeug ``ETags``; empty when the header is absent.
+    """
+    if if_match and not if_match.contains(etag(dataset)):
+        raise PreconditionFailed(
+            f"Dataset {dataset.code!r} changed since you read it; read it again and reapply "
+            "your change.", details={"etag": etag(dataset)})
+
+
+# Codes
+
+
+def slug(text: str, start_with_letter: bool = False) -> str:
+    """A code made from ``text``: ASCII letters, digits and underscores."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    code = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:CODE_LENGTH - 8]
+    code = code or "dataset"
+    return f"t_{code}" if start_with_letter and code[0].isdigit() else code
+
+
+def _free_code(model: type, base: str, taken: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``... whichever neither ``taken`` nor the table has."""
+    pattern = select(model.code).where(model.code.like(base.replace("_", "\\_") + "%",
+                                                       escape="\\"))
+    used = taken | set(db.session.scalars(pattern))
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}_{n}", n + 1
+    return candidate
+
+
+# Writing
+
+
+def create_dataset(actor: Actor, data: dict) -> int:
+    """Create a dataset with its dictionaries; the creator becomes its first owner."""
+    try:
+        (result,) = create_datasets(actor, [data])
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A dataset or dictionary with one of these codes was just created by "
+                       "another request.") from None
+    if isinstance(result, ApiError):
+        raise result
+    return result
+
+
+def create_datasets(actor: Actor, items: list[dict], owner_id: int | None = None,
+                    ) -> list[int | ApiError]:
+    """Create many datasets in a few statements: each item's id, or what is wrong with it.
+
+    The creator (if a user) and ``owner_id`` become owners. A race with another writer
+    surfaces as IntegrityError for the whole batch.
+    """
+    taken = Taken(
+        datasets=taken_codes(Dataset, [item.get("code") for item in items]),
+        dictionaries=taken_codes(Dictionary, [d.get("code") for item in items
+                                         for d in item.get("dictionaries", ())]))
+    results: list[int | ApiError] = []
+    plans = []
+    for item in items:
+        try:
+            plans.append(_plan(item, taken))
+            results.append(len(plans) - 1)
+        except ApiError as error:
+            results.append(error)
+    ids = _insert(actor, plans, owner_id) if plans else []
+    return [ids[r] if isinstance(r, int) else r for r in results]
+
+
+@dataclass
+class Taken:
+    """Codes already used, in the database or earlier in the same batch."""
+
+    datasets: set[str]
+    dictionaries: set[str]
+
+
+def taken_codes(model: type, codes: list[str | None]) -> set[str]:
+    """Which of ``codes`` the table ``model`` already has."""
+    wanted = {code for code in codes if code}
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(model.code).where(model.code.in_(wanted))))
+
+
+def _plan(item: dict, taken: Taken) -> dict:
+    """The rows of one new dataset, once its codes are known to be free."""
+    catalogue = _clean_catalogue(item["catalogue"])
+    code = item.get("code") or _free_code(Dataset, slug(catalogue["title"]), taken.datasets)
+    if code in taken.datasets:
+        raise Conflict(f"Dataset {code!r} already exists.", details={"code": code})
+    dictionaries = [_dictionary_row(d, taken.dictionaries)
+                    for d in item.get("dictionaries", ())]
+    taken.datasets.add(code)
+    return {"code": code, "name": item.get("name") or catalogue["title"],
+            "visibility": item["visibility"], "workflow_key": item.get("workflow_key"),
+            "catalogue": catalogue, "dictionaries": dictionaries}
+
+
+_SET_DOCUMENT = (Dataset.__table__.update()
+                 .where(Dataset.__table__.c.id == bindparam("b_id"))
+                 .values(document=bindparam("b_document")))
+
+
+def _insert(actor: Actor, plans: list[dict], owner_id: int | None) -> list[int]:
+    """Insert planned datasets, their dictionaries, owners and documents; emit the events.
+
+    Rows go in as one multi-row statement per table; their ids are then read back by code
+    (unique), which is faster than RETURNING row by row.
+    """
+    now = utcnow()
+    rows = [{**{k: v for k, v in plan.items() if k != "dictionaries"}, "created_by":
+             actor.user_id, "created_at": now, "updated_at": now, "version": 1} for plan in plans]
+    ids = _insert_rows(Dataset, rows)
+    children = [{**d, "dataset_id": dataset_id, "position": position, "created_at": now,
+                 "updated_at": now}
+                for dataset_id, plan in zip(ids, plans)
+                for position, d in enumerate(plan["dictionaries"])]
+    for child, child_id in zip(children, _insert_rows(Dictionary, children)):
+        child["id"] = child_id
+    owners = {actor.user_id, owner_id} - {None}
+    if owners:
+        db.session.execute(insert(Grant.__table__), [
+            {"dataset_id": i, "user_id": user, "level": "owner", "created_at": now}
+            for i in ids for user in owners])
+    by_dataset: dict[int, list] = {i: [] for i in ids}
+    for child in children:
+        by_dataset[child["dataset_id"]].append(SimpleNamespace(**child))
+    db.session.execute(_SET_DOCUMENT, [
+        {"b_id": i, "b_document": document(SimpleNamespace(id=i, **row), by_dataset[i])}
+        for i, row in zip(ids, rows)])
+    for visibility, number in Counter(row["visibility"] for row in rows).items():
+        count(visibility, number)
+    for row, dictionaries in zip(rows, by_dataset.values()):
+        emit(Event("dataset", "create", target={"type": "dataset", "code": row["code"]},
+                   details={"dictionaries": [d.code for d in dictionaries]}))
+    return ids
+
+
+def _insert_rows(model: type, rows: list[dict]) -> list[int]:
+    """Insert ``rows`` (each with a unique ``code``) and return their ids, in order."""
+    if not rows:
+        return []
+    table = model.__table__
+    db.session.execute(insert(table), rows)
+    codes = [row["code"] for row in rows]
+    found = dict(db.session.execute(select(table.c.code, table.c.id)
+                                    .where(table.c.code.in_(codes))).all())
+    return [found[code] for code in codes]
+
+
+def update_dataset(actor: Actor, dataset: Dataset, data: dict, if_match: Any = None) -> Dataset:
+    """Apply a differential PATCH; visibility and workflow changes need ``manage``."""
+    access.require(actor, dataset, "edit")
+    check_etag(dataset, if_match)
+    changed = []
+    for key in ("name", "visibility", "workflow_key"):
+        if key in data and data[key] != getattr(dataset, key):
+            if key != "name":
+                access.require(actor, dataset, "manage")
+            if key == "visibility":
+                count(dataset.visibility, -1)
+                count(data[key], 1)
+            setattr(dataset, key, data[key])
+            changed.append(key)
+    if "catalogue" in data:
+        catalogue = _clean_catalogue({**dataset.catalogue, **data["catalogue"]})
+        changed += [f"catalogue.{key}" for key in sorted(set(catalogue) | set(dataset.catalogue))
+                    if catalogue.get(key) != dataset.catalogue.get(key)]
+        dataset.catalogue = catalogue
+    if data.get("dictionaries"):
+        changed += _apply_dictionary_changes(dataset, data["dictionaries"])
+    if changed:
+        touch(dataset)
+        emit(Event("dataset", "update", target=target(dataset), details={"changed": changed}))
+    return dataset
+
+
+def delete_dataset(actor: Actor, dataset: Dataset, if_match: Any = None) -> None:
+    """Delete a dataset with everything that hangs off it; listeners clean up their parts."""
+    access.require(actor, dataset, "manage")
+    check_etag(dataset, if_match)
+    emit(Event("dataset", "delete", target=target(dataset),
+               details={"dictionaries": [d.code for d in dataset.dictionaries]}))
+    count(dataset.visibility, -1)
+    db.session.delete(dataset)
+    _flush()
+
+
+def touch(dataset: Dataset) -> None:
+    """Record a change to the dataset (new version, new updated_at, new document), failing
+    with 412 if another request changed it meanwhile."""
+    dataset.updated_at = utcnow()
+    render(dataset)
+
+
+def count(visibility: str, change: int) -> None:
+    """Keep the number of datasets of ``visibility`` (see :class:`DatasetCount`)."""
+    db.session.execute(update(DatasetCount).where(DatasetCount.visibility == visibility)
+                       .values(datasets=DatasetCount.datasets + change))
+
+
+def target(dataset: Dataset) -> dict:
+    return {"type": "dataset", "code": dataset.code}
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise PreconditionFailed("The dataset was changed by another request at the same "
+                                 "time; read it again and reapply your change.") from None
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A dataset or dictionary with that code was just created by another "
+                       "request.") from None
+
+
+def _clean_catalogue(catalogue: dict) -> dict:
+    """The catalogue as stored: no ``id`` (that is the code), no keys set to null."""
+    return {key: value for key, value in catalogue.items()
+            if value is not None and key != "id"}
+
+
+# Dictionaries
+
+
+def _dictionary_row(item: dict, taken: set[str]) -> dict:
+    """The columns of a new dictionary, its code checked against (and added to) ``taken``."""
+    name = item.get("name") or item.get("code")
+    if not name:
+        raise ValidationError("A new dictionary needs a code or a name.",
+                              details={"json": {"dictionaries": ["Give a code or a name."]}})
+    code = item.get("code")
+    if code is None:
+        code = _free_code(Dictionary, slug(name, start_with_letter=True), taken)
+    elif code in taken:
+        raise Conflict(f"Dictionary {code!r} already exists.", details={"code": code})
+    taken.add(code)
+    fields, lookups = item.get("fields", []), item.get("lookups", {})
+    _check(fields, lookups)
+    return {"code": code, "name": name, "description": item.get("description"),
+            "fields": fields, "lookups": lookups}
+
+
+def _check(fields: list[dict], lookups: dict) -> None:
+    errors = check_dictionary(fields, lookups)
+    if errors:
+        raise ValidationError("The dictionary's fields do not fit its lookups.",
+                              details={"json": errors})
+
+
+def _apply_dictionary_changes(dataset: Dataset, changes: Iterable[dict]) -> list[str]:
+    """Apply PATCH ``dictionaries`` changes in order; return what changed."""
+    by_id = {d.id: d for d in dataset.dictionaries}
+    by_code = {d.code: d for d in dataset.dictionaries}
+    changed: list[str] = []
+    for index, change in enumerate(changes):
+        existing = _existing(dataset, change, by_id, by_code, index)
+        if change.get("toBeDeleted"):
+            if existing is None:
+                raise _change_error(index, "Nothing to delete: give the id or code of one of "
+                                           f"the dictionaries of dataset {dataset.code!r}.")
+            dataset.dictionaries.remove(existing)
+            del by_id[existing.id], by_code[existing.code]
+            emit(Event("dictionary", "delete", target={"type": "dictionary", "code": existing.code},
+                       details={"dataset": dataset.code}))
+            changed.append(f"dictionaries.{existing.code}.deleted")
+        elif existing is None:
+            taken = taken_codes(Dictionary, [change.get("code")])
+            position = max((d.position for d in dataset.dictionaries), default=-1) + 1
+            added = Dictionary(**_dictionary_row(change, taken), position=position)
+            dataset.dictionaries.append(added)
+            changed.append(f"dictionaries.{added.code}.added")
+        elif update_dictionary_content(existing, change):
+            changed.append(f"dictionaries.{existing.code}")
+    return changed
+
+
+def _existing(dataset: Dataset, change: dict, by_id: dict, by_code: dict,
+              index: int) -> Dictionary | None:
+    """The dictionary a change names (by id, else by code), or None for a new one."""
+    if "id" not in change:
+        return by_code.get(change.get("code"))
+    existing = by_id.get(change["id"])
+    if existing is None:
+        raise _change_error(index, f"Dataset {dataset.code!r} has no dictionary with id "
+                                   f"{change['id']}.")
+    if "code" in change and change["code"] != existing.code:
+        raise _change_error(index, f"Dictionary {change['id']} is {existing.code!r}, not "
+                                   f"{change['code']!r}; codes do not change.")
+    return existing
+
+
+def _change_error(index: int, message: str) -> ValidationError:
+    return ValidationError(message, details={"json": {"dictionaries": {str(index): [message]}}})
+
+
+def update_dictionary_content(dictionary: Dictionary, data: dict) -> bool:
+    """Change a dictionary's name, description, and fields with lookups (new fields replace
+    the old ones; lookups alone are checked against the fields kept). True if anything changed."""
+    if "fields" in data:
+        fields, lookups = data["fields"], data.get("lookups", {})
+    else:
+        fields, lookups = dictionary.fields, data.get("lookups", dictionary.lookups)
+    _check(fields, lookups)
+    new = {"name": data.get("name", dictionary.name), "fields": fields, "lookups": lookups,
+           "description": data.get("description", dictionary.description)}
+    changed = {key: value for key, value in new.items() if getattr(dictionary, key) != value}
+    for key, value in changed.items():
+        setattr(dictionary, key, value)
+    if changed:
+        dictionary.updated_at = utcnow()
+    return bool(changed)
+
+
+def visible_dictionaries(actor: Actor, dataset_code: str | None = None) -> Select:
+    """The dictionaries of the datasets ``actor`` may see, by id."""
+    query = (select(Dictionary).join(Dataset, Dataset.id == Dictionary.dataset_id)
+             .where(access.visible(actor)).order_by(Dictionary.id))
+    if dataset_code is not None:
+        query = query.where(Dataset.code == dataset_code)
+    return query
+
+
+def get_dictionary(actor: Actor, code: str) -> Dictionary:
+    dictionary = db.session.scalar(visible_dictionaries(actor).where(Dictionary.code == code),
+                                   access.params(actor))
+    if dictionary is None:
+        raise NotFound(f"Dictionary {code!r} does not exist.")
+    return dictionary
+
+
+def update_dictionary(actor: Actor, dictionary: Dictionary, data: dict) -> Dictionary:
+    """PATCH one dictionary (needs ``edit`` on its dataset)."""
+    dataset = dictionary.dataset
+    access.require(actor, dataset, "edit")
+    if update_dictionary_content(dictionary, data):
+        touch(dataset)
+        emit(Event("dictionary", "update", target={"type": "dictionary", "code": dictionary.code},
+                   details={"dataset": dataset.code, "changed": sorted(data)}))
+    return dictionary

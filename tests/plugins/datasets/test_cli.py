@@ -1,0 +1,109 @@
+"""``fairhub datasets import|export``: files in, JSON out, and back again unchanged."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import signed_in
+
+
+@pytest.fixture
+def api(make_app, fairhub_cli):
+    """An app on the CLI's (already migrated) database."""
+    return make_app(create_tables=False)
+
+
+def write_json(path, data) -> str:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def minimal(code: str, **extra) -> dict:
+    return {"code": code, "catalogue": {"title": f"Title of {code}",
+                                        "description": "About it."}, **extra}
+
+
+def test_import_a_file_then_read_it_through_the_api(fairhub_cli, api, example, tmp_path):
+    path = write_json(tmp_path / "one.json", example("dataset-create"))
+    result = fairhub_cli("datasets", "import", path)
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 updated, 0 failed." in result.stderr
+    body = signed_in(api, "data-steward").get("/api/datasets/synthetic_asthma_cohort").json
+    assert [d["code"] for d in body["dictionaries"]] == ["asthma_participants", "asthma_visits"]
+    assert body["approvers"] == []  # no --owner: nobody owns it yet
+
+
+def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path):
+    lines = [json.dumps(minimal("first")), "{not json", json.dumps([1]),
+             json.dumps(minimal("bad code!")), json.dumps(minimal("second")), ""]
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = fairhub_cli("datasets", "import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:2: Not valid JSON" in result.stderr
+    assert f"{path}:3: A dataset is a JSON object." in result.stderr
+    assert f"{path}:4: code: Use only letters, digits and underscores." in result.stderr
+    assert "2 created, 0 updated, 3 failed." in result.stderr
+    listed = signed_in(api, "data-steward").get("/api/datasets").json
+    assert [d["code"] for d in listed["items"]] == ["first", "second"]
+
+
+def test_import_a_folder_with_an_owner_and_update(fairhub_cli, api, make_user, tmp_path):
+    owner = "owner@example.org"
+    make_user("data-manager", email=owner)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_json(folder / "a.json", [minimal("a"), minimal("b")])
+    write_json(folder / "c.json", minimal("c", visibility="internal"))
+    (folder / "notes.txt").write_text("ignored")
+    result = fairhub_cli("datasets", "import", str(folder), "--owner", owner)
+    assert "3 created" in result.stderr, result.output
+    body = signed_in(api, "data-steward").get("/api/datasets/c").json
+    assert [a["email"] for a in body["approvers"]] == [owner]
+
+    write_json(folder / "c.json", minimal("c", name="Renamed"))
+    again = fairhub_cli("datasets", "import", str(folder / "c.json"))
+    assert again.exit_code == 1
+    assert "Dataset 'c' exists; use --update to patch it." in again.stderr
+    updated = fairhub_cli("datasets", "import", "--update", str(folder / "c.json"))
+    assert "0 created, 1 updated, 0 failed." in updated.stderr
+    body = signed_in(api, "data-steward").get("/api/datasets/c").json
+    assert (body["name"], body["visibility"]) == ("Renamed", "internal")
+
+
+def test_import_refuses_an_unknown_owner(fairhub_cli, tmp_path):
+    result = fairhub_cli("datasets", "import", write_json(tmp_path / "a.json", minimal("a")),
+                         "--owner", "nobody@example.org")
+    assert result.exit_code == 1
+    assert "User 'nobody@example.org' does not exist." in result.output
+
+
+def test_an_api_answer_imports_as_a_new_dataset(fairhub_cli, api, example, tmp_path):
+    answer = example("dataset-get")
+    result = fairhub_cli("datasets", "import", write_json(tmp_path / "get.json", answer))
+    assert "1 created" in result.stderr, result.output
+    body = signed_in(api, "data-steward").get("/api/datasets/synthetic_asthma_cohort").json
+    assert body["catalogue"] == answer["catalogue"]
+
+
+def test_export_then_import_round_trips(fairhub_cli, api, example, tmp_path):
+    extra = minimal("second", workflow_key="basic_access_request")
+    extra["catalogue"].update({"keyword": ["ünïcode", "日本"], "custom": {"kept": [1, None]}})
+    fairhub_cli("datasets", "import",
+                write_json(tmp_path / "in.json", [example("dataset-create"), extra]))
+    first = tmp_path / "first.json"
+    assert fairhub_cli("datasets", "export", "-o", str(first)).exit_code == 0
+
+    steward = signed_in(api, "data-steward")
+    for code in ("synthetic_asthma_cohort", "second"):
+        assert steward.delete(f"/api/datasets/{code}").status_code == 204
+    assert fairhub_cli("datasets", "import", str(first)).exit_code == 0
+    second = tmp_path / "second.json"
+    fairhub_cli("datasets", "export", "-o", str(second))
+    assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+    exported = json.loads(first.read_text(encoding="utf-8"))
+    assert [d["code"] for d in exported] == ["synthetic_asthma_cohort", "second"]
+
+    only = fairhub_cli("datasets", "export", "second")
+    assert [d["code"] for d in json.loads(only.stdout)] == ["second"]
