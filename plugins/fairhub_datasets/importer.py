@@ -132,7 +132,7 @@ def checker(jobs: int | None) -> Iterator[Any]:
         return
     _WORKER_APP = current_app._get_current_object()
     with multiprocessing.get_context("fork").Pool(jobs, initializer=_enter_worker) as pool:
-        yield lambda items: pool.imap(check, items, chunksize=64)
+        yield lambda items: pool.imap(check, items, chunksize=256)
 
 
 # Writing

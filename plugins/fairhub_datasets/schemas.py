@@ -5,7 +5,7 @@ output schemas document every key, with ``null`` for unset values.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import marshmallow as ma
@@ -31,10 +31,20 @@ MAX_TEXT = 100_000
 MAX_EXTRA_KEY = 100
 
 
-def _text(max_length: int, **kwargs: Any) -> ma.fields.String:
-    required = kwargs.get("required", False)
-    return ma.fields.String(validate=ma.validate.Length(min=1 if required else 0, max=max_length),
-                            **kwargs)
+_NOT_BLANK = ma.validate.Regexp(r"\s*\S", error="Must not be blank.")
+
+
+def _text(max_length: int, required: bool = False, **kwargs: Any) -> ma.fields.String:
+    """Text up to ``max_length`` characters; required text must not be blank."""
+    validators: list = [ma.validate.Length(max=max_length)]
+    if required:
+        validators.append(_NOT_BLANK)
+    return ma.fields.String(validate=validators, required=required, **kwargs)
+
+
+def _name(max_length: int = 500) -> ma.fields.String:
+    """A name that, when given, is not blank."""
+    return ma.fields.String(validate=[ma.validate.Length(max=max_length), _NOT_BLANK])
 
 
 def _code(pattern: str, **kwargs: Any) -> ma.fields.String:
@@ -196,9 +206,32 @@ def check_dictionary(fields: list[dict], lookups: dict) -> dict:
                                 f"not {field['type']}.")
         if problems:
             errors[index] = {"constraints": problems}
-    for lookup in lookups.values():
+    misfits = {}
+    for name, lookup in lookups.items():
         lookup["type"] = lookup["type"] or "text"
-    return {"fields": errors} if errors else {}
+        wrong = [o["name"] for o in lookup["options"] if not _fits(o["name"], lookup["type"])]
+        if wrong:
+            misfits[name] = [f"Option {wrong[0]!r} is not a {lookup['type']} value."]
+    return {**({"fields": errors} if errors else {}), **({"lookups": misfits} if misfits else {})}
+
+
+_PARSERS = {"integer": int, "decimal": float, "date": date.fromisoformat,
+            "datetime": datetime.fromisoformat, "time": time.fromisoformat}
+
+
+def _fits(value: Any, field_type: str) -> bool:
+    """Whether a lookup option's name is a value of ``field_type`` (numbers may be quoted)."""
+    parse = _PARSERS.get(field_type)
+    if parse is None:
+        return True
+    if isinstance(value, (int, float)):
+        return field_type in ("integer", "decimal") and (
+            field_type == "decimal" or float(value).is_integer())
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
 
 
 class DictionaryInputSchema(ma.Schema):
@@ -206,7 +239,7 @@ class DictionaryInputSchema(ma.Schema):
 
     id = id_field(metadata={"description": "Names an existing dictionary (PATCH)."})
     code = _code(DICTIONARY_CODE)
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
+    name = _name()
     description = _text(MAX_TEXT, allow_none=True)
     fields = ma.fields.Nested(FieldSchema, many=True)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField())
@@ -248,7 +281,7 @@ class DictionaryPatchSchema(DictionaryInputSchema):
 
 
 class DatasetWriteSchema(ma.Schema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
+    name = _name()
     visibility = ma.fields.String(validate=ma.validate.OneOf(VISIBILITIES))
     workflow_key = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(WORKFLOWS))
 

@@ -272,6 +272,9 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict, if_match: Any = N
             setattr(dataset, key, data[key])
             changed.append(key)
     if "catalogue" in data:
+        if data["catalogue"].get("id", dataset.code) != dataset.code:
+            message = "catalogue.id is the dataset's code, which does not change."
+            raise ValidationError(message, details={"json": {"catalogue": {"id": [message]}}})
         catalogue = _clean_catalogue({**dataset.catalogue, **data["catalogue"]})
         changed += [f"catalogue.{key}" for key in sorted(set(catalogue) | set(dataset.catalogue))
                     if catalogue.get(key) != dataset.catalogue.get(key)]
@@ -335,7 +338,8 @@ def _clean_catalogue(catalogue: dict) -> dict:
 
 
 def _dictionary_row(item: dict, taken: set[str]) -> dict:
-    """The columns of a new dictionary, its code checked against (and added to) ``taken``."""
+    """The columns of a new, validated dictionary, its code checked against (and added to)
+    ``taken``."""
     name = item.get("name") or item.get("code")
     if not name:
         raise ValidationError("A new dictionary needs a code or a name.",
@@ -346,10 +350,8 @@ def _dictionary_row(item: dict, taken: set[str]) -> dict:
     elif code in taken:
         raise Conflict(f"Dictionary {code!r} already exists.", details={"code": code})
     taken.add(code)
-    fields, lookups = item.get("fields", []), item.get("lookups", {})
-    _check(fields, lookups)
     return {"code": code, "name": name, "description": item.get("description"),
-            "fields": fields, "lookups": lookups}
+            "fields": item.get("fields", []), "lookups": item.get("lookups", {})}
 
 
 def _check(fields: list[dict], lookups: dict) -> None:
@@ -378,6 +380,7 @@ def _apply_dictionary_changes(dataset: Dataset, changes: Iterable[dict]) -> list
         elif existing is None:
             taken = taken_codes(Dictionary, [change.get("code")])
             position = max((d.position for d in dataset.dictionaries), default=-1) + 1
+            _check(change.get("fields", []), change.get("lookups", {}))
             added = Dictionary(**_dictionary_row(change, taken), position=position)
             dataset.dictionaries.append(added)
             changed.append(f"dictionaries.{added.code}.added")

@@ -6,6 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from fairhub import health
 from fairhub.hookspecs import hookimpl
 from fairhub.identity import (
+    audit,
     authn,
     passwords,
     tokens,
@@ -16,7 +17,6 @@ from fairhub.identity import (
     views_tokens,
     views_users,
 )
-from fairhub.identity.audit import record_event
 from fairhub.identity.cli import COMMANDS
 from fairhub.identity.roles import ADMIN, ASSIGNABLE_DEFAULTS, DATA_MANAGER
 from fairhub.permissions import Permission
@@ -53,6 +53,7 @@ def fairhub_init_app(app):
     authn.install(app)
     passwords.install(app)
     tokens.install_usage_buffer(app)
+    audit.install()
 
 
 @hookimpl(trylast=True)
@@ -83,7 +84,7 @@ def fairhub_authenticate(request):
 @hookimpl(trylast=True)
 def fairhub_event(event):
     if event.audit:
-        record_event(event)
+        audit.record_event(event)
 
 
 def check_default_roles(permissions) -> None:

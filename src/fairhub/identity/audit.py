@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, event, insert, or_, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from fairhub.auth import Actor, client_ip
 from fairhub.db import db, utcnow
@@ -39,12 +40,51 @@ def _row(event: Event, ip: str | None) -> dict:
 
 
 _INSERT = insert(AuditEvent.__table__)
+# Session.info key of the audit rows waiting for the commit, each with its transaction.
+PENDING = "fairhub_audit_pending"
 
 
 def record_event(event: Event) -> None:
-    """Write an audit row for ``event`` in the session's transaction: it commits or rolls
-    back with the action. A plain INSERT, not an ORM object, so bulk actions stay cheap."""
-    db.session.execute(_INSERT, _row(event, client_ip()))
+    """Queue an audit row for ``event`` in the session's transaction.
+
+    Queued rows are written together, in one statement, when the session commits, so a bulk
+    action costs one INSERT rather than one per event; a row whose transaction or savepoint
+    rolls back is dropped with it.
+    """
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        session.connection()  # begins the transaction the row belongs to
+        transaction = session.get_transaction()
+    session.info.setdefault(PENDING, []).append((transaction, _row(event, client_ip())))
+
+
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        session.connection().execute(_INSERT, [row for _transaction, row in pending])
+
+
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(PENDING)
+    if pending:
+        session.info[PENDING] = [(transaction, row) for transaction, row in pending
+                                 if not _within(transaction, previous_transaction)]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def install() -> None:
+    """Write queued audit rows at every commit of the app's sessions (once per process)."""
+    if not event.contains(db.session, "before_commit", _write_pending):
+        event.listen(db.session, "before_commit", _write_pending)
+        event.listen(db.session, "after_soft_rollback", _drop_rolled_back)
 
 
 def record_now(event: Event, ip: str | None = None) -> None:

@@ -129,10 +129,12 @@ def _reject(token, owner: dict, message: str, ip: str) -> None:
     raise Unauthorized(message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-# One indexed lookup: the token's columns and its owner's profile.
+# One indexed lookup: what checking a token needs of it, and its owner's profile.
+_CHECKED = ("id", "secret_hash", "owner_id", "role", "valid_to", "allowed_ips", "single_use",
+            "deactivated_at", "expired_at", "revoked_at", "used_at")
 _OWNER = {f"owner_{name}": name for name in PROFILE_COLUMNS}
 _LOOKUP = (
-    select(ApiToken.__table__,
+    select(*(ApiToken.__table__.c[name] for name in _CHECKED),
            *(User.__table__.c[name].label(label) for label, name in _OWNER.items()))
     .join(User.__table__, User.id == ApiToken.owner_id)
     .where(ApiToken.key == bindparam("key"))

@@ -323,3 +323,43 @@ def test_lone_surrogates_and_nul_are_400(manager, bad, where):
                                      f'"description": "d", {extra}}}}}')
     assert_error(response, 400, "bad_request")
     assert ok(manager.get("/api/datasets"))["paging"]["total"] == (1 if where == "patch" else 0)
+
+
+@pytest.mark.parametrize("payload, where", [
+    ({"catalogue": {"title": "   ", "description": "x"}}, ["catalogue", "title"]),
+    ({"name": " \t", "catalogue": {"title": "T", "description": "x"}}, ["name"]),
+    ({"catalogue": {"title": "T", "description": "x"}, "dictionaries": [
+        {"code": "t", "fields": [{"name": "n", "type": "integer", "constraints": "L"}],
+         "lookups": {"L": ["one", "2"]}}]}, ["dictionaries", "0", "lookups", "L"]),
+    ({"catalogue": {"title": "T", "description": "x"}, "dictionaries": [
+        {"code": "t", "fields": [], "lookups": {"D": {"type": "date", "options": [
+            {"name": "2026-13-01"}]}}}]}, ["dictionaries", "0", "lookups", "D"]),
+])
+def test_blank_text_and_options_outside_their_type_are_422(app, payload, where):
+    response = signed_in(app, "data-manager").post("/api/datasets", json=payload)
+    assert response.status_code == 422, response.json
+    details = response.json["error"]["details"]["json"]
+    for key in where:
+        details = details[key if key in details else int(key)]
+    assert details
+
+
+def test_options_of_their_type_are_accepted(app):
+    payload = {"code": "typed", "catalogue": {"title": "T", "description": "x"}, "dictionaries": [
+        {"code": "typed_t", "fields": [
+            {"name": "n", "type": "integer", "constraints": "N"},
+            {"name": "d", "type": "decimal", "constraints": "D"}],
+         "lookups": {"N": [{"name": 1}, {"name": "2"}], "D": [{"name": 1.5}, {"name": "2"}]}}]}
+    response = signed_in(app, "data-manager").post("/api/datasets", json=payload)
+    assert response.status_code == 201, response.json
+
+
+def test_a_patch_cannot_change_the_code_through_catalogue_id(app):
+    manager = signed_in(app, "data-manager")
+    manager.post("/api/datasets", json={"code": "keep", "catalogue": {"title": "T",
+                                                                        "description": "x"}})
+    same = manager.patch("/api/datasets/keep", json={"catalogue": {"id": "keep"}})
+    assert same.status_code == 200, same.json
+    other = manager.patch("/api/datasets/keep", json={"catalogue": {"id": "other"}})
+    assert other.status_code == 422
+    assert other.json["error"]["details"]["json"]["catalogue"]["id"]
