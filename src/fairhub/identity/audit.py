@@ -60,6 +60,8 @@ def record_event(event: Event) -> None:
 
 
 def _write_pending(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint is released: its rows wait for the transaction's commit
     pending = session.info.pop(PENDING, None)
     if pending:
         session.connection().execute(_INSERT, [row for _transaction, row in pending])
