@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from fairhub import Blueprint, Event, Permission, create_app, emit, hookimpl
+from fairhub import Blueprint, Event, Permission, emit, hookimpl
 from fairhub.cli import cli
 from fairhub.plugins import PluginError
 

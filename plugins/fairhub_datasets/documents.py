@@ -1,12 +1,14 @@
 """A dataset's stored document: the JSON text GET answers with, approvers added at read time.
 
-Documents are rendered here, by hand rather than through marshmallow, because the import
-renders tens of thousands of them; ``DatasetSchema`` documents the same shape, and the tests
-hold the two together.
+Documents are assembled here by hand rather than dumped through marshmallow, from JSON pieces
+written once: the import's worker processes encode each new dataset (:func:`encode`), and the
+writer only puts ids and times around the pieces. ``DatasetSchema`` documents the same shape,
+and the tests hold the two together.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fairhub.api import timestamp
@@ -16,33 +18,61 @@ from .schemas import CATALOGUE_KEYS
 _EMPTY_CATALOGUE = dict.fromkeys(CATALOGUE_KEYS)
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A new dataset's JSON, written once: its catalogue as stored and as shown, and the
+    fields and lookups of each dictionary."""
+
+    catalogue: str
+    shown: str
+    dictionaries: tuple[tuple[str, str], ...]
+
+
+def clean_catalogue(catalogue: dict) -> dict:
+    """The catalogue as stored: no ``id`` (that is the code), no keys set to null."""
+    return {key: value for key, value in catalogue.items()
+            if value is not None and key != "id"}
+
+
+def shown_catalogue(catalogue: dict) -> str:
+    """A stored catalogue as answers show it: every documented key, null when unset."""
+    return json.dumps({**_EMPTY_CATALOGUE, **catalogue})
+
+
+def encode(data: dict) -> Encoded:
+    """The JSON of a validated new dataset (no database needed: import workers run it)."""
+    catalogue = clean_catalogue(data["catalogue"])
+    return Encoded(json.dumps(catalogue), shown_catalogue(catalogue), tuple(
+        (json.dumps(d.get("fields", [])), json.dumps(d.get("lookups", {})))
+        for d in data.get("dictionaries", ())))
+
+
 def document(dataset: Any, dictionaries: list[Any]) -> str:
-    """The document of ``dataset`` (any object with its columns as attributes)."""
-    return json.dumps({
-        "id": dataset.id,
-        "code": dataset.code,
-        "name": dataset.name,
-        "visibility": dataset.visibility,
-        "workflow_key": dataset.workflow_key,
-        "catalogue": {**_EMPTY_CATALOGUE, **dataset.catalogue},
-        "dictionaries": [dictionary_answer(d) for d in dictionaries],
-        "created_at": timestamp(dataset.created_at),
-        "updated_at": timestamp(dataset.updated_at),
-    })
+    """The document of a dataset object and its dictionary objects."""
+    return assemble(dataset, shown_catalogue(dataset.catalogue), [
+        (d, json.dumps(d.fields), json.dumps(d.lookups)) for d in dictionaries])
 
 
-def dictionary_answer(dictionary: Any) -> dict:
-    return {
-        "id": dictionary.id,
-        "code": dictionary.code,
-        "name": dictionary.name,
-        "description": dictionary.description,
-        "dataset_id": dictionary.dataset_id,
-        "fields": dictionary.fields,
-        "lookups": dictionary.lookups,
-        "created_at": timestamp(dictionary.created_at),
-        "updated_at": timestamp(dictionary.updated_at),
-    }
+def assemble(dataset: Any, shown: str, dictionaries: list[tuple[Any, str, str]]) -> str:
+    """The document from a dataset's columns (attributes of ``dataset``), its shown catalogue
+    and each dictionary's columns with its fields and lookups, all JSON already."""
+    return (f'{{"id": {dataset.id}, "code": {json.dumps(dataset.code)}, '
+            f'"name": {json.dumps(dataset.name)}, '
+            f'"visibility": {json.dumps(dataset.visibility)}, '
+            f'"workflow_key": {json.dumps(dataset.workflow_key)}, "catalogue": {shown}, '
+            f'"dictionaries": [{", ".join(_dictionary(*d) for d in dictionaries)}], '
+            f'"created_at": {json.dumps(timestamp(dataset.created_at))}, '
+            f'"updated_at": {json.dumps(timestamp(dataset.updated_at))}}}')
+
+
+def _dictionary(dictionary: Any, fields: str, lookups: str) -> str:
+    return (f'{{"id": {dictionary.id}, "code": {json.dumps(dictionary.code)}, '
+            f'"name": {json.dumps(dictionary.name)}, '
+            f'"description": {json.dumps(dictionary.description)}, '
+            f'"dataset_id": {dictionary.dataset_id}, "fields": {fields}, '
+            f'"lookups": {lookups}, '
+            f'"created_at": {json.dumps(timestamp(dictionary.created_at))}, '
+            f'"updated_at": {json.dumps(timestamp(dictionary.updated_at))}}}')
 
 
 def answer(document_text: str, approvers: list[dict]) -> str:

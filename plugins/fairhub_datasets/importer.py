@@ -7,11 +7,13 @@ A record that fails is reported with where it came from and the batch goes on.
 """
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from fairhub import Actor, ApiError, db
 
 from . import service
 from .access import ADMINISTER
+from .documents import Encoded, encode
 from .models import Dataset
 from .schemas import DatasetCreateSchema
 
@@ -34,6 +37,8 @@ IMPORT_ACTOR = Actor(via="cli", permissions=frozenset({ADMINISTER}))
 READ_ONLY = ("id", "approvers", "created_at", "updated_at")
 DICTIONARY_READ_ONLY = ("id", "dataset_id", "created_at", "updated_at")
 PATCHABLE = ("name", "visibility", "workflow_key", "catalogue", "dictionaries")
+# Records per window of work handed to the workers, and per task within it.
+WINDOW, CHUNK = 5000, 100
 _SCHEMA = DatasetCreateSchema()  # one instance: building a nested schema costs more than a load
 
 
@@ -92,11 +97,20 @@ def writable(record: dict) -> dict:
 # Validating
 
 
-def check(item: tuple[str, Any]) -> tuple[str, dict | None, Any]:
-    """``(where, data, keys given)`` for a valid record, ``(where, None, message)`` if not.
+@dataclass
+class Checked:
+    """A record after :func:`check`: valid (``data``) or not (``problem``)."""
 
-    Runs in the worker processes: needs an app context, no database.
-    """
+    where: str
+    data: dict | None = None
+    given: tuple[str, ...] = ()  # the top-level keys it had, which --update changes
+    encoded: Encoded | None = None  # its JSON, written by the worker that checked it
+    problem: str | None = None
+
+
+def check(item: tuple[str, Any]) -> Checked:
+    """Validate and encode one record. Runs in the worker processes: needs an app context,
+    no database."""
     where, record = item
     try:
         if isinstance(record, JsonText):
@@ -106,9 +120,10 @@ def check(item: tuple[str, Any]) -> tuple[str, dict | None, Any]:
         if not isinstance(record, dict):
             raise RecordError("A dataset is a JSON object.")
         record = writable(record)
-        return where, _SCHEMA.load(record), [k for k in record if k in PATCHABLE]
+        data = _SCHEMA.load(record)
+        return Checked(where, data, tuple(k for k in record if k in PATCHABLE), encode(data))
     except (ma.ValidationError, RecordError) as error:
-        return where, None, describe(error)
+        return Checked(where, problem=describe(error))
 
 
 _WORKER_APP: Flask | None = None
@@ -127,18 +142,44 @@ def checker(jobs: int | None) -> Iterator[Any]:
     """
     global _WORKER_APP
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield lambda items: map(check, items)
-        return
-    _WORKER_APP = current_app._get_current_object()
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_enter_worker) as pool:
-        yield lambda items: pool.imap(check, items, chunksize=256)
+    with _rare_collections():
+        if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            yield lambda items: map(check, items)
+            return
+        _WORKER_APP = current_app._get_current_object()
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_enter_worker) as pool:
+            yield lambda items: _in_windows(pool, iter(items))
+
+
+@contextmanager
+def _rare_collections() -> Iterator[None]:
+    """Run Python's cyclic garbage collector rarely (and never over the app's own objects):
+    an import allocates millions of short-lived containers, hardly any in cycles, and the
+    default thresholds make the collector rescan them over and over (about 15% of the time)."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _in_windows(pool: Any, items: Iterator) -> Iterator:
+    """:func:`check` over ``items`` on ``pool``, in order, one window checked ahead of the
+    one being written: workers never wait, and memory holds two windows, not the file."""
+    ahead = pool.map_async(check, list(islice(items, WINDOW)), chunksize=CHUNK)
+    while ahead is not None:
+        current, window = ahead, list(islice(items, WINDOW))
+        ahead = pool.map_async(check, window, chunksize=CHUNK) if window else None
+        yield from current.get()
 
 
 # Writing
 
 
-def import_checked(checked: Iterable[tuple[str, dict | None, Any]], update: bool,
+def import_checked(checked: Iterable[Checked], update: bool,
                    owner_id: int | None) -> Iterator[tuple[str, str]]:
     """Write checked records in batches, committing each; yield ``(where, outcome)``, the
     outcome 'created', 'updated' or what is wrong."""
@@ -149,45 +190,51 @@ def import_checked(checked: Iterable[tuple[str, dict | None, Any]], update: bool
         db.session.commit()
 
 
-def _write_batch(batch: list, update: bool, owner_id: int | None) -> Iterator[tuple[str, str]]:
-    existing = service.taken_codes(Dataset, [data.get("code") for _, data, _ in batch if data])
-    new = [(where, data) for where, data, _ in batch if data and data.get("code") not in existing]
-    outcomes = dict(_create(new, owner_id))
-    for where, data, given in batch:
-        if data is None:
-            yield where, given
-        elif where in outcomes:
-            yield where, outcomes[where]
+def _write_batch(batch: list[Checked], update: bool,
+                 owner_id: int | None) -> Iterator[tuple[str, str]]:
+    valid = [record for record in batch if record.data is not None]
+    existing = service.taken_codes(Dataset, [record.data.get("code") for record in valid])
+    outcomes = dict(_create([r for r in valid if r.data.get("code") not in existing], owner_id))
+    for record in batch:
+        if record.data is None:
+            yield record.where, record.problem
+        elif record.where in outcomes:
+            yield record.where, outcomes[record.where]
         elif not update:
-            yield where, f"Dataset {data['code']!r} exists; use --update to patch it."
+            yield record.where, f"Dataset {record.data['code']!r} exists; use --update to " \
+                                "patch it."
         else:
-            yield where, _patch(data, given)
+            yield record.where, _patch(record)
 
 
-def _create(new: list[tuple[str, dict]], owner_id: int | None) -> Iterator[tuple[str, str]]:
+def _create(new: list[Checked], owner_id: int | None) -> Iterator[tuple[str, str]]:
     """Create a batch's new datasets together, or one by one if a write conflicts."""
     if not new:
         return
     try:
         with db.session.begin_nested():
-            results = service.create_datasets(IMPORT_ACTOR, [d for _, d in new], owner_id)
+            results = service.create_datasets(IMPORT_ACTOR, [r.data for r in new], owner_id,
+                                              [r.encoded for r in new])
     except IntegrityError:  # another writer took a code meanwhile: find out which record
         results = []
-        for _, data in new:
+        for record in new:
             try:
                 with db.session.begin_nested():
-                    results += service.create_datasets(IMPORT_ACTOR, [data], owner_id)
+                    results += service.create_datasets(IMPORT_ACTOR, [record.data], owner_id,
+                                                       [record.encoded])
             except IntegrityError:
                 results.append(RecordError("A dataset or dictionary code was just taken."))
-    for (where, _), result in zip(new, results):
-        yield where, describe(result) if isinstance(result, Exception) else "created"
+    for record, result in zip(new, results):
+        yield record.where, describe(result) if isinstance(result, Exception) else "created"
 
 
-def _patch(data: dict, given: list[str]) -> str:
+def _patch(record: Checked) -> str:
     try:
         with db.session.begin_nested():
-            dataset = db.session.scalar(select(Dataset).where(Dataset.code == data["code"]))
-            service.update_dataset(IMPORT_ACTOR, dataset, {k: data[k] for k in given})
+            code = record.data["code"]
+            dataset = db.session.scalar(select(Dataset).where(Dataset.code == code))
+            changes = {key: record.data[key] for key in record.given}
+            service.update_dataset(IMPORT_ACTOR, dataset, changes)
         return "updated"
     except ApiError as error:
         return describe(error)

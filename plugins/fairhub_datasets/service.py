@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, insert, or_, select, update
+from sqlalchemy import JSON, Select, String, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.types import TypeDecorator
 
 from fairhub import (
     Actor,
@@ -34,7 +35,7 @@ from fairhub import (
 
 from . import access
 from .models import CODE_LENGTH, Dataset, DatasetCount, Dictionary, Grant
-from .documents import answer, document
+from .documents import Encoded, answer, assemble, clean_catalogue, document, encode
 from .schemas import check_dictionary
 
 
@@ -67,7 +68,7 @@ def read_dataset(actor: Actor, code: str) -> tuple[str, str]:
         _READ[access.audience(actor)], access.params(actor, code=code)).first()
     if row is None:
         raise NotFound(f"Dataset {code!r} does not exist.")
-    return answer(row.document, access.approvers([row.id])[row.id]), f"{row.id}.{row.version}"
+    return _answer(row)
 
 
 _BY_ID = select(Dataset.id, Dataset.version, Dataset.document).where(
@@ -76,8 +77,11 @@ _BY_ID = select(Dataset.id, Dataset.version, Dataset.document).where(
 
 def answer_by_id(dataset_id: int) -> tuple[str, str]:
     """:func:`read_dataset`'s answer for a dataset just written."""
-    row = db.session.connection().execute(_BY_ID, {"id": dataset_id}).one()
-    return answer(row.document, access.approvers([row.id])[row.id]), f"{row.id}.{row.version}"
+    return _answer(db.session.connection().execute(_BY_ID, {"id": dataset_id}).one())
+
+
+def _answer(row: Any) -> tuple[str, str]:
+    return answer(row.document, access.approvers([row.id])[row.id]), _tag(row.id, row.version)
 
 
 def render(dataset: Dataset) -> None:
@@ -100,7 +104,11 @@ def get_dataset(actor: Actor, code: str) -> Dataset:
 
 def etag(dataset: Dataset) -> str:
     """The dataset's entity tag: changes with every change to it, its dictionaries or grants."""
-    return f"{dataset.id}.{dataset.version}"
+    return _tag(dataset.id, dataset.version)
+
+
+def _tag(dataset_id: int, version: int) -> str:
+    return f"{dataset_id}.{version}"
 
 
 def check_etag(dataset: Dataset, if_match: Any) -> None:
@@ -153,21 +161,23 @@ def create_dataset(actor: Actor, data: dict) -> int:
 
 
 def create_datasets(actor: Actor, items: list[dict], owner_id: int | None = None,
-                    ) -> list[int | ApiError]:
+                    encoded: list[Encoded] | None = None) -> list[int | ApiError]:
     """Create many datasets in a few statements: each item's id, or what is wrong with it.
 
-    The creator (if a user) and ``owner_id`` become owners. A race with another writer
-    surfaces as IntegrityError for the whole batch.
+    ``encoded`` holds the items' JSON if it was written already (by import workers). The
+    creator (if a user) and ``owner_id`` become owners. A race with another writer surfaces
+    as IntegrityError for the whole batch.
     """
+    encoded = encoded or [encode(item) for item in items]
     taken = Taken(
         datasets=taken_codes(Dataset, [item.get("code") for item in items]),
         dictionaries=taken_codes(Dictionary, [d.get("code") for item in items
                                          for d in item.get("dictionaries", ())]))
     results: list[int | ApiError] = []
     plans = []
-    for item in items:
+    for item, json_parts in zip(items, encoded):
         try:
-            plans.append(_plan(item, taken))
+            plans.append(_plan(item, json_parts, taken))
             results.append(len(plans) - 1)
         except ApiError as error:
             results.append(error)
@@ -191,18 +201,21 @@ def taken_codes(model: type, codes: list[str | None]) -> set[str]:
     return set(db.session.scalars(select(model.code).where(model.code.in_(wanted))))
 
 
-def _plan(item: dict, taken: Taken) -> dict:
+def _plan(item: dict, json_parts: Encoded, taken: Taken) -> dict:
     """The rows of one new dataset, once its codes are known to be free."""
-    catalogue = _clean_catalogue(item["catalogue"])
-    code = item.get("code") or _free_code(Dataset, slug(catalogue["title"]), taken.datasets)
+    title = item["catalogue"]["title"]
+    code = item.get("code") or _free_code(Dataset, slug(title), taken.datasets)
     if code in taken.datasets:
         raise Conflict(f"Dataset {code!r} already exists.", details={"code": code})
-    dictionaries = [_dictionary_row(d, taken.dictionaries)
-                    for d in item.get("dictionaries", ())]
+    dictionary_codes = set(taken.dictionaries)  # kept only if the whole item is good
+    dictionaries = [_dictionary_row(d, dictionary_codes) for d in item.get("dictionaries", ())]
     taken.datasets.add(code)
-    return {"code": code, "name": item.get("name") or catalogue["title"],
-            "visibility": item["visibility"], "workflow_key": item.get("workflow_key"),
-            "catalogue": catalogue, "dictionaries": dictionaries}
+    taken.dictionaries |= dictionary_codes
+    for dictionary, (fields, lookups) in zip(dictionaries, json_parts.dictionaries):
+        dictionary.update(fields=fields, lookups=lookups)
+    return {"code": code, "name": item.get("name") or title, "visibility": item["visibility"],
+            "workflow_key": item.get("workflow_key"), "catalogue": json_parts.catalogue,
+            "shown": json_parts.shown, "dictionaries": dictionaries}
 
 
 _SET_DOCUMENT = (Dataset.__table__.update()
@@ -213,18 +226,20 @@ _SET_DOCUMENT = (Dataset.__table__.update()
 def _insert(actor: Actor, plans: list[dict], owner_id: int | None) -> list[int]:
     """Insert planned datasets, their dictionaries, owners and documents; emit the events.
 
-    Rows go in as one multi-row statement per table; their ids are then read back by code
-    (unique), which is faster than RETURNING row by row.
+    Rows go in as one multi-row statement per table, their JSON columns as the text already
+    encoded; ids are then read back by code (unique), faster than RETURNING row by row.
     """
     now = utcnow()
-    rows = [{**{k: v for k, v in plan.items() if k != "dictionaries"}, "created_by":
-             actor.user_id, "created_at": now, "updated_at": now, "version": 1} for plan in plans]
-    ids = _insert_rows(Dataset, rows)
+    rows = [{**{k: v for k, v in plan.items() if k not in ("dictionaries", "shown")},
+             "created_by": actor.user_id, "created_at": now, "updated_at": now, "version": 1}
+            for plan in plans]
+    ids = _insert_rows(Dataset, rows, ("catalogue",))
     children = [{**d, "dataset_id": dataset_id, "position": position, "created_at": now,
                  "updated_at": now}
                 for dataset_id, plan in zip(ids, plans)
                 for position, d in enumerate(plan["dictionaries"])]
-    for child, child_id in zip(children, _insert_rows(Dictionary, children)):
+    for child, child_id in zip(children, _insert_rows(Dictionary, children,
+                                                      ("fields", "lookups"))):
         child["id"] = child_id
     owners = {actor.user_id, owner_id} - {None}
     if owners:
@@ -233,24 +248,40 @@ def _insert(actor: Actor, plans: list[dict], owner_id: int | None) -> list[int]:
             for i in ids for user in owners])
     by_dataset: dict[int, list] = {i: [] for i in ids}
     for child in children:
-        by_dataset[child["dataset_id"]].append(SimpleNamespace(**child))
+        by_dataset[child["dataset_id"]].append(
+            (SimpleNamespace(**child), child["fields"], child["lookups"]))
     db.session.execute(_SET_DOCUMENT, [
-        {"b_id": i, "b_document": document(SimpleNamespace(id=i, **row), by_dataset[i])}
-        for i, row in zip(ids, rows)])
+        {"b_id": i, "b_document": assemble(SimpleNamespace(id=i, **row), plan["shown"],
+                                           by_dataset[i])}
+        for i, row, plan in zip(ids, rows, plans)])
     for visibility, number in Counter(row["visibility"] for row in rows).items():
         count(visibility, number)
     for row, dictionaries in zip(rows, by_dataset.values()):
         emit(Event("dataset", "create", target={"type": "dataset", "code": row["code"]},
-                   details={"dictionaries": [d.code for d in dictionaries]}))
+                   details={"dictionaries": [d.code for d, _, _ in dictionaries]}))
     return ids
 
 
-def _insert_rows(model: type, rows: list[dict]) -> list[int]:
-    """Insert ``rows`` (each with a unique ``code``) and return their ids, in order."""
+class EncodedJSON(TypeDecorator):
+    """A JSON column's value written as JSON text already: bound as it is (still cast to
+    JSON where the database wants a cast), not encoded a second time."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
+
+
+def _insert_rows(model: type, rows: list[dict], encoded: tuple[str, ...]) -> list[int]:
+    """Insert ``rows`` (each with a unique ``code``; the ``encoded`` columns as JSON text)
+    and return their ids, in order."""
     if not rows:
         return []
     table = model.__table__
-    db.session.execute(insert(table), rows)
+    statement = insert(table).values({name: bindparam(name, type_=EncodedJSON())
+                                      for name in encoded})
+    db.session.execute(statement, rows)
     codes = [row["code"] for row in rows]
     found = dict(db.session.execute(select(table.c.code, table.c.id)
                                     .where(table.c.code.in_(codes))).all())
@@ -275,7 +306,7 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict, if_match: Any = N
         if data["catalogue"].get("id", dataset.code) != dataset.code:
             message = "catalogue.id is the dataset's code, which does not change."
             raise ValidationError(message, details={"json": {"catalogue": {"id": [message]}}})
-        catalogue = _clean_catalogue({**dataset.catalogue, **data["catalogue"]})
+        catalogue = clean_catalogue({**dataset.catalogue, **data["catalogue"]})
         changed += [f"catalogue.{key}" for key in sorted(set(catalogue) | set(dataset.catalogue))
                     if catalogue.get(key) != dataset.catalogue.get(key)]
         dataset.catalogue = catalogue
@@ -326,12 +357,6 @@ def _flush() -> None:
         db.session.rollback()
         raise Conflict("A dataset or dictionary with that code was just created by another "
                        "request.") from None
-
-
-def _clean_catalogue(catalogue: dict) -> dict:
-    """The catalogue as stored: no ``id`` (that is the code), no keys set to null."""
-    return {key: value for key, value in catalogue.items()
-            if value is not None and key != "id"}
 
 
 # Dictionaries

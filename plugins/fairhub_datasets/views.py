@@ -44,10 +44,10 @@ def _answer(dataset) -> Response:
     return _json(*service.answer_by_id(dataset.id))
 
 
-def _conflict_docs(func):
-    func = blp.alt_response(409, response="DEFAULT_ERROR",
-                            description="A dataset or dictionary code is taken.")(func)
-    return func
+_CONFLICT_DOC = blp.alt_response(409, response="DEFAULT_ERROR",
+                                 description="A dataset or dictionary code is taken.")
+_STALE_DOC = blp.alt_response(412, response="DEFAULT_ERROR",
+                              description="If-Match names an older version of the dataset.")
 
 
 @blp.route("")
@@ -62,7 +62,7 @@ class Datasets(MethodView):
     @blp.require_permission("datasets/create")
     @blp.arguments(DatasetCreateSchema)
     @blp.response(201, DatasetSchema, headers=ETAG_HEADER)
-    @_conflict_docs
+    @_CONFLICT_DOC
     def post(self, data):
         """Create a dataset with its dictionaries; I become its first owner."""
         dataset_id = service.create_dataset(current_actor(), data)
@@ -85,9 +85,8 @@ class DatasetByCode(MethodView):
     @blp.require_permission("datasets/update")
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema, headers=ETAG_HEADER)
-    @blp.alt_response(412, response="DEFAULT_ERROR",
-                      description="If-Match names an older version of the dataset.")
-    @_conflict_docs
+    @_STALE_DOC
+    @_CONFLICT_DOC
     @blp.doc(**IF_MATCH_DOC)
     def patch(self, data, code):
         """Change a dataset: the keys given, a partial catalogue, dictionary changes."""
@@ -99,8 +98,7 @@ class DatasetByCode(MethodView):
 
     @blp.require_permission("datasets/delete")
     @blp.response(204)
-    @blp.alt_response(412, response="DEFAULT_ERROR",
-                      description="If-Match names an older version of the dataset.")
+    @_STALE_DOC
     @blp.doc(**IF_MATCH_DOC)
     def delete(self, code):
         """Delete a dataset, its dictionaries, grants and everything hanging off it."""

@@ -1,8 +1,9 @@
 """The authorization matrix, generated from the app's routes and the managed roles.
 
 Every (rule, method) of an app with every installed plugin and the sample one is listed at
-import time, so routes that later plugins add are checked without editing this file: protected routes answer 401 without a
-token, and each managed role gets 403 exactly when it lacks a permission the route requires.
+import time, so routes that later plugins add are checked without editing this file: protected
+routes answer 401 without a token, and each managed role gets 403 exactly when it lacks a
+permission the route requires.
 """
 from __future__ import annotations
 
