@@ -12,3 +12,9 @@
 
 # Largest request body in bytes.
 # MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+
+# Let anonymous callers see public datasets.
+# PUBLIC_MODE = True
+
+# Datasets: records `fairhub datasets import` commits per transaction.
+# DATASETS_IMPORT_BATCH = 500

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fairhub.api import timestamp
+from fairhub import timestamp
 
 from .schemas import CATALOGUE_KEYS
 

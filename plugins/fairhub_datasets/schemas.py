@@ -10,8 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from fairhub import PageArgsSchema
-from fairhub.api import JsonBoolean, Timestamp, id_field
+from fairhub import JsonBoolean, PageArgsSchema, Timestamp, id_field
 
 from .models import CODE_LENGTH, LEVELS, VISIBILITIES
 

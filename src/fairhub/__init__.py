@@ -6,7 +6,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from fairhub.api import Blueprint, PageArgsSchema, list_schema, page_of, paginate  # noqa: E402
+from fairhub.api import (  # noqa: E402
+    Blueprint,
+    JsonBoolean,
+    PageArgsSchema,
+    Timestamp,
+    id_field,
+    list_schema,
+    page_of,
+    paginate,
+    timestamp,
+)
 from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
 from fairhub.db import UTCDateTime, db, utcnow  # noqa: E402
@@ -29,8 +39,9 @@ from fairhub.app import create_app  # noqa: E402
 
 __all__ = [
     "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "Event",
-    "Forbidden", "Group", "GroupMember", "NotFound", "PageArgsSchema", "Permission",
-    "PreconditionFailed", "Setting", "TooManyRequests", "Unauthorized", "User", "UTCDateTime",
-    "ValidationError", "create_app", "current_actor", "db", "emit", "hookimpl", "list_schema",
-    "page_of", "paginate", "utcnow",
+    "Forbidden", "Group", "GroupMember", "JsonBoolean", "NotFound", "PageArgsSchema",
+    "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests",
+    "Unauthorized", "User", "UTCDateTime", "ValidationError", "create_app", "current_actor",
+    "db", "emit", "hookimpl", "id_field", "list_schema", "page_of", "paginate", "timestamp",
+    "utcnow",
 ]

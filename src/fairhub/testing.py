@@ -7,7 +7,8 @@ Plugin authors get the same fixtures the core's tests use:
   (override it in a conftest; default every installed plugin);
 - ``database_url``: a database of this test's own, SQLite or PostgreSQL by ``--fairhub-db``;
 - ``make_user(role)``, ``make_token(user_uuid)``, ``auth_headers(role)``: people to call as;
-- ``assert_error(response, status, code, message)``: the error shape, checked;
+- ``assert_error(response, status, code, message)``: the error shape, checked; ``bearer(secret)``
+  the Authorization header of a token;
 - ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
   clients; returns the base URL; ``fairhub_command(*args, stdin="")`` runs the CLI on it;
 - ``fairhub_cli(*args, input="")``: the CLI in this process (click's CliRunner) on this test's
@@ -213,6 +214,11 @@ def auth_headers(make_user, make_token):
         return {"Authorization": f"Bearer {make_token(make_user(role, **user_fields))}"}
 
     return factory
+
+
+def bearer(secret: str) -> dict:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def assert_error(response, status: int, code: str | None = None,

@@ -11,24 +11,13 @@ from sqlalchemy import event, select
 from fairhub import db
 from fairhub.identity import roles, sessions, tokens, users
 from fairhub.identity.models import LoginThrottle
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, bearer
+
+from test_users_groups_roles import login, session_headers
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another long passphrase"
 
-
-def bearer(secret: str) -> dict:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def login(client, email: str, password: str = PASSWORD):
-    return client.post("/api/auth/login", json={"email": email, "password": password})
-
-
-def session_headers(client, email: str, password: str = PASSWORD) -> dict:
-    response = login(client, email, password)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return bearer(response.get_json()["access_token"])
 
 
 def email_of(app, uuid: str) -> str:

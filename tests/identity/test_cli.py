@@ -9,21 +9,14 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
-from fairhub import db
-from fairhub.cli import cli
+from fairhub.testing import bearer
 
-SAMPLE = "sample_plugin.plugin"  # as in tests/conftest.py
 STEWARD = "boss@example.org"
 USER = "ada@example.org"
 SECRET_LINE = re.compile(r"^fh_[A-Za-z0-9_-]+$")
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 
-
-def bearer(secret: str) -> dict:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def assert_clean_failure(result, message: str) -> None:
@@ -42,36 +35,16 @@ def token_rows(fairhub, *args: str) -> list[list[str]]:
     return [line.split("\t") for line in result.stdout.splitlines()]
 
 
-def close(app) -> None:
-    """Give back the database connections of an app the CLI built."""
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+@pytest.fixture
+def fairhub_env(fairhub_env):
+    """The commands' environment, naming the administrator ``fairhub init`` creates."""
+    return {**fairhub_env, "FAIRHUB_ADMIN_EMAIL": STEWARD}
 
 
 @pytest.fixture
-def fairhub(database_url, tmp_path):
+def fairhub(fairhub_cli):
     """Run ``fairhub ARGS`` (stdin from ``input``) on this test's database, migrated first."""
-    runner = CliRunner(env={
-        "FAIRHUB_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FAIRHUB_DATABASE_URL": database_url,
-        "FAIRHUB_PLUGINS": SAMPLE,
-        "FAIRHUB_ADMIN_EMAIL": STEWARD,
-    })
-
-    def run(*args: str, input: str = ""):
-        apps = []  # the app the command builds, as ``fairhub`` itself builds it
-        info = ScriptInfo(create_app=lambda: apps.append(cli.create_app()) or apps[-1])
-        try:
-            return runner.invoke(cli, list(args), input=input, obj=info)
-        finally:
-            for app in apps:
-                close(app)
-
-    migrated = run("db", "upgrade")
-    assert migrated.exit_code == 0, migrated.output
-    return run
+    return fairhub_cli
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from fairhub import Blueprint, Conflict, Event, Permission, __version__, db, emit, hookimpl
 from fairhub.identity.models import AuthSession, LoginThrottle, User
 from fairhub.identity.passwords import hash_password
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, bearer
 
 SAMPLE = "sample_plugin.plugin"
 PASSWORD = "correct horse battery"
@@ -32,9 +32,6 @@ def session_token(client, email=ALICE, password=PASSWORD) -> str:
     assert response.status_code == 200, response.data
     return response.get_json()["access_token"]
 
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def audit(client, headers, **query) -> list[dict]:

@@ -14,15 +14,12 @@ from sqlalchemy import text
 from fairhub import db
 from fairhub.identity import tokens, users
 from fairhub.identity.models import ApiToken, Role, User
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, bearer
 
 MISSING = object()
 BAD_IDS = ["abc", "0", "-1", "1.5", "2147483648", "99999999999999999999", "2000000000"]
 
 
-
-def bearer(secret: str) -> dict:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def from_now(**delta) -> datetime:

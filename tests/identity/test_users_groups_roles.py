@@ -8,7 +8,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, bearer
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another long passphrase"
@@ -19,9 +19,6 @@ MANAGED = ["guest", "observer", "standard", "data-manager", "data-steward", "adm
 # The sample plugin gives notes/create to `standard`, which data managers hold too.
 DATA_MANAGER_PERMISSIONS = ["groups/read", "notes/create", "tokens/create", "users/read"]
 
-
-def bearer(secret: str) -> dict:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 
