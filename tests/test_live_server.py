@@ -1,7 +1,13 @@
 """fairhub under gunicorn, called over real HTTP as client scripts do."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import requests
+
+from fairhub.testing import free_port
 
 
 def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server, fairhub_command):
@@ -27,3 +33,25 @@ def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server, fairh
                             headers={"Content-Type": "application/json", **auth}, timeout=30)
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_fairhub_serve_serves(fairhub_env, fairhub_command):
+    """`make run` ends in `fairhub serve`: the development server must really answer."""
+    fairhub_command("db", "upgrade")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "fairhub", "serve", "--port", str(port)],
+                              env=fairhub_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("fairhub serve never answered")
+        assert response.status_code == 200 and response.json()["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -7,6 +7,7 @@ import click
 import flask_migrate
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from werkzeug.serving import run_simple
 
 from fairhub.plugins import hooks_of
 
@@ -33,7 +34,10 @@ def cli() -> None:
 @with_appcontext
 def serve(host: str, port: int, debug: bool) -> None:
     """Serve the API with the development server (use gunicorn in production)."""
-    current_app.run(host=host, port=port, debug=debug, use_reloader=debug)
+    # Not app.run(): Flask ignores it inside a `flask`-style command.
+    app = current_app._get_current_object()
+    app.debug = debug
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
 @cli.group("db")

@@ -241,7 +241,8 @@ def assert_error(response, status: int, code: str | None = None,
     return error
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -320,7 +321,7 @@ def live_server(fairhub_env: dict, fairhub_command, tmp_path) -> Iterator[Callab
     servers: list[subprocess.Popen] = []
 
     def start(workers: int = 2, env: dict | None = None) -> str:
-        port = _free_port()
+        port = free_port()
         settings = {**fairhub_env, **(env or {})}
         fairhub_command("db", "upgrade")
         log = open(tmp_path / f"gunicorn-{port}.log", "wb")
