@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/fairhub db upgrade
-	$(BIN)/fairhub init
+	$(BIN)/fairhub init --url http://$(HOST):$(PORT)
 	$(BIN)/fairhub serve --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgresql

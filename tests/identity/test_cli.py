@@ -81,7 +81,8 @@ def test_init_creates_one_steward_with_a_working_token(fairhub, api):
     secret = secrets.pop()
     curl = [line for line in result.stdout.splitlines() if "curl" in line]
     assert len(curl) == 1
-    assert f"Authorization: Bearer {secret}" in curl[0] and "/api/user" in curl[0]
+    assert f"Authorization: Bearer {secret}" in curl[0]
+    assert curl[0].endswith("http://127.0.0.1:5000/api/user")
 
     me = api.get("/api/user", headers=bearer(secret))
     assert me.status_code == 200, me.data
@@ -90,6 +91,12 @@ def test_init_creates_one_steward_with_a_working_token(fairhub, api):
     assert me.get_json()["approved"] is True
     listed = fairhub("users", "list").stdout.splitlines()
     assert listed == [f"{STEWARD}\tdata-steward\tapproved\tactive"]
+
+
+def test_init_prints_the_url_it_is_given(fairhub):
+    result = fairhub("init", "--url", "http://localhost:8080/")
+    assert "curl" in result.stdout
+    assert result.stdout.count("http://localhost:8080/api/user") == 1
 
 
 def test_second_init_creates_nothing(fairhub):

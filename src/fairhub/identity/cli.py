@@ -54,8 +54,10 @@ def _read_password() -> tuple[str, bool]:
 
 
 @click.command("init")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the server will answer, for the example it prints.")
 @with_appcontext
-def init_command() -> None:
+def init_command(url: str) -> None:
     """On an empty instance, create the first administrator and print an API token for it."""
     if db.session.scalar(select(func.count(User.id))):
         click.echo("This instance already has users; nothing to do.", err=True)
@@ -77,7 +79,7 @@ The token is shown this once; keep it somewhere safe:
 
 Try it:
 
-    curl -H "Authorization: Bearer {secret}" http://127.0.0.1:5000/api/user
+    curl -H "Authorization: Bearer {secret}" {url.rstrip("/")}/api/user
 
 Set a password to sign in with: fairhub users set-password {email}
 """)
