@@ -468,10 +468,13 @@ def get_dictionary(actor: Actor, code: str) -> Dictionary:
     return dictionary
 
 
-def update_dictionary(actor: Actor, dictionary: Dictionary, data: dict) -> Dictionary:
-    """PATCH one dictionary (needs ``edit`` on its dataset)."""
+def update_dictionary(actor: Actor, dictionary: Dictionary, data: dict,
+                      if_match: Any = None) -> Dictionary:
+    """PATCH one dictionary (needs ``edit`` on its dataset); ``if_match`` names the version
+    of the dataset it belongs to."""
     dataset = dictionary.dataset
     access.require(actor, dataset, "edit")
+    check_etag(dataset, if_match)
     if update_dictionary_content(dictionary, data):
         touch(dataset)
         emit(Event("dictionary", "update", target={"type": "dictionary", "code": dictionary.code},

@@ -166,10 +166,14 @@ class DictionaryByCode(MethodView):
     @dictionaries_blp.require_permission("datasets/update")
     @dictionaries_blp.arguments(DictionaryPatchSchema)
     @dictionaries_blp.response(200, DictionarySchema)
+    @dictionaries_blp.alt_response(412, response="DEFAULT_ERROR", description="If-Match names "
+                                   "an older version of the dictionary's dataset.")
+    @dictionaries_blp.doc(**IF_MATCH_DOC)
     def patch(self, data, code):
         """Change a dictionary's name, description, or fields and lookups (which replace the
-        old ones)."""
+        old ones); If-Match takes the ETag of its dataset."""
         actor = current_actor()
-        dictionary = service.update_dictionary(actor, service.get_dictionary(actor, code), data)
+        dictionary = service.update_dictionary(actor, service.get_dictionary(actor, code), data,
+                                               request.if_match)
         db.session.commit()
         return dictionary

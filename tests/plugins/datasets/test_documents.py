@@ -49,3 +49,15 @@ def test_documents_follow_every_change(app, example, make_user):
     assert {"uuid": reviewer, "email": "rev@example.org", "name": "Ada Lovelace"} in shared.json[
         "approvers"]
     assert shared.headers["ETag"] != again.headers["ETag"]
+
+
+def test_a_dictionary_patch_from_an_outdated_dataset_is_412(app, example):
+    manager = signed_in(app, "data-manager")
+    manager.post("/api/datasets", json=example("dataset-create"))
+    tag = manager.get("/api/datasets/synthetic_asthma_cohort").headers["ETag"]
+    url = "/api/dictionaries/asthma_visits"
+    first = manager.patch(url, json={"name": "Visits"}, headers={"If-Match": tag})
+    assert first.status_code == 200, first.json
+    stale = manager.patch(url, json={"name": "Clinic visits"}, headers={"If-Match": tag})
+    assert stale.status_code == 412
+    assert manager.get(url).json["name"] == "Visits"
