@@ -169,8 +169,10 @@ def run_wrk(
     headers: Mapping[str, str] | None = None,
     expect_status_ok: bool = True,
     max_error_ratio: float = 0.01,
+    paths: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Load `url` with wrk --latency and return requests_per_sec, p50_ms, p99_ms, non_2xx, errors."""
+    """Load `url` with wrk --latency and return requests_per_sec, p50_ms, p99_ms, non_2xx,
+    errors. With `paths`, requests cycle through those paths on `url`'s server."""
     wrk = require_wrk()
     if not url.startswith("http://127.0.0.1:"):
         raise BenchError(f"benchmarks only target 127.0.0.1, not {url}")
@@ -180,8 +182,13 @@ def run_wrk(
            "-c", str(connections), "-d", f"{duration}s"]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
-    cmd.append(url)
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if paths:
+            script.write(_cycle_script(paths))
+            script.flush()
+            cmd += ["-s", script.name]
+        cmd.append(url)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     result = parse_wrk(done.stdout)
@@ -190,6 +197,14 @@ def run_wrk(
     if result["errors"] > max_error_ratio * max(result["requests"], 1):
         raise BenchError(f"{result['errors']} socket errors from {url}:\n{done.stdout}")
     return result
+
+
+def _cycle_script(paths: list[str]) -> str:
+    """A wrk script sending the paths in turn (each wrk thread cycles through them)."""
+    quoted = ", ".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)
+    return (f"local paths = {{{quoted}}}\nlocal i = 0\n"
+            "request = function()\n  i = i % #paths + 1\n"
+            "  return wrk.format(nil, paths[i])\nend\n")
 
 
 def measure(

@@ -34,9 +34,14 @@ def clean_catalogue(catalogue: dict) -> dict:
             if value is not None and key != "id"}
 
 
-def shown_catalogue(catalogue: dict) -> str:
+def catalogue_shown(catalogue: dict) -> dict:
     """A stored catalogue as answers show it: every documented key, null when unset."""
-    return json.dumps({**_EMPTY_CATALOGUE, **catalogue})
+    return {**_EMPTY_CATALOGUE, **catalogue}
+
+
+def shown_catalogue(catalogue: dict) -> str:
+    """:func:`catalogue_shown` as JSON."""
+    return json.dumps(catalogue_shown(catalogue))
 
 
 def encode(data: dict) -> Encoded:

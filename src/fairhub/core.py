@@ -53,7 +53,6 @@ def fairhub_init_app(app):
     authn.install(app)
     passwords.install(app)
     tokens.install_usage_buffer(app)
-    audit.install()
 
 
 @hookimpl(trylast=True)

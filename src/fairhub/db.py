@@ -4,10 +4,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can alter and drop constraints on every database.
@@ -81,3 +84,49 @@ def init_db(app: Flask) -> None:
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its wildcards escaped (use ``escape="\\"``)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# Work queued for the outermost commit of a session (see at_commit).
+_QUEUES = "fairhub_at_commit"
+_WRITERS: dict[str, Callable[[Session, list], None]] = {}
+
+
+def at_commit(queue: str, item: Any, write: Callable[[Session, list], None]) -> None:
+    """Queue ``item`` for ``write(session, items)``, called once with every item of ``queue``
+    just before the session's outermost commit, inside its transaction.
+
+    Many small writes (an audit row, an index entry per dataset of an import) so become one
+    statement; an item queued in a transaction or savepoint that rolls back is dropped.
+    """
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        session.connection()  # begins the transaction the item belongs to
+        transaction = session.get_transaction()
+    _WRITERS[queue] = write
+    session.info.setdefault(_QUEUES, {}).setdefault(queue, []).append((transaction, item))
+
+
+def _write_queued(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint is released: its items wait for the transaction's commit
+    for queue, entries in session.info.pop(_QUEUES, {}).items():
+        if entries:
+            _WRITERS[queue](session, [item for _transaction, item in entries])
+
+
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    for queue, entries in session.info.get(_QUEUES, {}).items():
+        entries[:] = [(t, item) for t, item in entries if not _within(t, previous_transaction)]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+event.listen(db.session, "before_commit", _write_queued)
+event.listen(db.session, "after_soft_rollback", _drop_rolled_back)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, event, insert, or_, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, insert, or_, select
+from sqlalchemy.orm import Session
 
 from fairhub.auth import Actor, client_ip
-from fairhub.db import db, utcnow
+from fairhub.db import at_commit, db, utcnow
 from fairhub.events import Event
 from fairhub.identity.models import TARGET_CODE_LENGTH, AuditEvent
 
@@ -40,53 +40,17 @@ def _row(event: Event, ip: str | None) -> dict:
 
 
 _INSERT = insert(AuditEvent.__table__)
-# Session.info key of the audit rows waiting for the commit, each with its transaction.
-PENDING = "fairhub_audit_pending"
 
 
 def record_event(event: Event) -> None:
-    """Queue an audit row for ``event`` in the session's transaction.
-
-    Queued rows are written together, in one statement, when the session commits, so a bulk
-    action costs one INSERT rather than one per event; a row whose transaction or savepoint
-    rolls back is dropped with it.
-    """
-    session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    if transaction is None:
-        session.connection()  # begins the transaction the row belongs to
-        transaction = session.get_transaction()
-    session.info.setdefault(PENDING, []).append((transaction, _row(event, client_ip())))
+    """Queue an audit row for ``event`` in the session's transaction: the rows of a request
+    or a bulk action are written together at its commit (:func:`fairhub.db.at_commit`), and
+    dropped with a transaction or savepoint that rolls back."""
+    at_commit("audit", _row(event, client_ip()), _write)
 
 
-def _write_pending(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint is released: its rows wait for the transaction's commit
-    pending = session.info.pop(PENDING, None)
-    if pending:
-        session.connection().execute(_INSERT, [row for _transaction, row in pending])
-
-
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending = session.info.get(PENDING)
-    if pending:
-        session.info[PENDING] = [(transaction, row) for transaction, row in pending
-                                 if not _within(transaction, previous_transaction)]
-
-
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-def install() -> None:
-    """Write queued audit rows at every commit of the app's sessions (once per process)."""
-    if not event.contains(db.session, "before_commit", _write_pending):
-        event.listen(db.session, "before_commit", _write_pending)
-        event.listen(db.session, "after_soft_rollback", _drop_rolled_back)
+def _write(session: Session, rows: list[dict]) -> None:
+    session.connection().execute(_INSERT, rows)
 
 
 def record_now(event: Event, ip: str | None = None) -> None:

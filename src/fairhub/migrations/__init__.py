@@ -55,3 +55,16 @@ def enabled_tables(app: Flask) -> set[str]:
 
 def _package_of(module: str) -> str:
     return module.split(".")[0]
+
+
+# Key of Table.info naming the columns and indexes the database keeps beyond the model (a
+# full-text vector kept by a trigger): schema comparisons leave them alone.
+UNMODELLED = "fairhub_unmodelled"
+
+
+def modelled(obj, name, kind, reflected, compare_to) -> bool:
+    """Alembic ``include_object``: skip what a model table declares as unmodelled."""
+    if reflected and compare_to is None and kind in ("column", "index"):
+        table = db.metadata.tables.get(obj.table.name)
+        return table is None or name not in table.info.get(UNMODELLED, ())
+    return True

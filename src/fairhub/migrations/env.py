@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from fairhub.db import UTCDateTime
+from fairhub.migrations import modelled
 
 db = current_app.extensions["migrate"].db
 
@@ -36,6 +37,7 @@ def run_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
             render_item=render_item,
+            include_object=modelled,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,262 @@
+"""The full-text index of each database, behind one interface.
+
+- SQLite: an FTS5 table over ``search_documents`` (external content, kept by triggers),
+  tokenized with Porter stemming over ``unicode61`` with accents removed; ranked by ``bm25``
+  with the configured weights.
+- PostgreSQL: a ``tsvector`` column kept by a trigger (English stemming over ``unaccent``, each
+  kind of text weighted A to D), with a GIN index; ranked by ``ts_rank``.
+
+Both compile the same query tree (:mod:`.query`) into a condition with bound parameters only.
+"""
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+from .models import COLUMNS, SearchDocument
+from .query import And, Node, Not, Or, Phrase, Term, to_fts5, words
+
+# Which document columns a ``field:`` term searches.
+FIELD_COLUMNS = {"title": "title", "description": "description", "keyword": "keyword",
+                 "publisher": "publisher", "dictionary": "dictionary",
+                 "field": "field_names field_text"}
+# PostgreSQL weight labels of the document columns (A counts most).
+PG_LABELS = {"title": "A", "keyword": "B", "publisher": "B", "creator": "B", "description": "C",
+             "dictionary": "C", "field_names": "D", "field_text": "D", "extra": "D"}
+Expand = Callable[[str, int], list[str]]
+HEADLINE_CONFIG = "search_headline"  # PostgreSQL: english over unaccent (see _pg_ddl)
+# Where the database marks a matched word; the text is HTML-escaped, then these become <em>.
+OPEN, CLOSE = "\ue000", "\ue001"
+
+
+def marked(text: str | None) -> str | None:
+    """Highlighted text as HTML: the dataset's own text escaped, the matched words in <em>."""
+    if text is None:
+        return None
+    return html.escape(text).replace(OPEN, "<em>").replace(CLOSE, "</em>")
+
+
+def create_index(connection: Connection) -> None:
+    """Create the index over ``search_documents`` (migrations, and tests' create_all)."""
+    for statement in (_SQLITE_DDL if connection.dialect.name == "sqlite" else _PG_DDL):
+        connection.execute(text(statement))
+
+
+def drop_index(connection: Connection) -> None:
+    for statement in (_SQLITE_DROP if connection.dialect.name == "sqlite" else _PG_DROP):
+        connection.execute(text(statement))
+
+
+def _sqlite_ddl() -> list[str]:
+    columns = ", ".join(COLUMNS)
+    new = ", ".join(f"new.{c}" for c in COLUMNS)
+    old = ", ".join(f"old.{c}" for c in COLUMNS)
+    add = f"INSERT INTO search_fts(rowid, {columns}) VALUES (new.dataset_id, {new});"
+    remove = (f"INSERT INTO search_fts(search_fts, rowid, {columns}) "
+              f"VALUES ('delete', old.dataset_id, {old});")
+    return [
+        f"CREATE VIRTUAL TABLE search_fts USING fts5({columns}, content='search_documents', "
+        "content_rowid='dataset_id', tokenize='porter unicode61 remove_diacritics 2')",
+        f"CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN {add} END",
+        f"CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN {remove} END",
+        f"CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents "
+        f"BEGIN {remove} {add} END",
+    ]
+
+
+def _pg_ddl() -> list[str]:
+    vector = " || ".join(
+        f"setweight(to_tsvector('english', public.unaccent(coalesce(NEW.{c}, ''))), '{label}')"
+        for c, label in PG_LABELS.items())
+    return [
+        "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public",
+        "ALTER TABLE search_documents ADD COLUMN tsv tsvector",
+        "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
+        "CREATE FUNCTION search_documents_tsv() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN NEW.tsv := {vector}; RETURN NEW; END $$",
+        "CREATE TRIGGER search_documents_tsv BEFORE INSERT OR UPDATE ON search_documents "
+        "FOR EACH ROW EXECUTE FUNCTION search_documents_tsv()",
+        # Highlights: english with accents removed word by word, so ts_headline marks "Café"
+        # for "cafe" while showing the text as it is.
+        f"CREATE TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} (COPY = pg_catalog.english)",
+        f"ALTER TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} ALTER MAPPING FOR asciihword, "
+        "asciiword, hword, hword_asciipart, hword_part, word WITH public.unaccent, english_stem",
+    ]
+
+
+_SQLITE_DDL, _PG_DDL = _sqlite_ddl(), _pg_ddl()
+_SQLITE_DROP = ["DROP TABLE IF EXISTS search_fts"]
+_PG_DROP = ["DROP TRIGGER IF EXISTS search_documents_tsv ON search_documents",
+            "DROP FUNCTION IF EXISTS search_documents_tsv()",
+            f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {HEADLINE_CONFIG}"]
+
+
+# Matching
+
+
+class SqliteIndex:
+    """FTS5: the tree compiles to one MATCH expression (a bound parameter)."""
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        self.weights = [float(weights.get(c, 1.0)) for c in COLUMNS]
+
+    def hits(self, node: Node, expand: Expand):
+        """``(dataset_id, score)`` of every document matching ``node``, as a subquery; None
+        when nothing can match."""
+        expression = to_fts5(node, expand, FIELD_COLUMNS)
+        if expression is None:
+            return None
+        weights = ", ".join(str(w) for w in self.weights)
+        return (text(f"SELECT rowid AS dataset_id, -bm25(search_fts, {weights}) AS score "
+                     "FROM search_fts WHERE search_fts MATCH :match")
+                .bindparams(match=expression)
+                .columns(literal_column("dataset_id"), literal_column("score"))
+                .subquery("hits"))
+
+    def highlights(self, connection: Connection, node: Node, expand: Expand,
+                   ids: list[int]) -> dict[int, dict]:
+        """Title and description of each of ``ids`` with the matched words marked."""
+        expression = to_fts5(node, expand, FIELD_COLUMNS)
+        if expression is None or not ids:
+            return {}
+        rows = connection.execute(text(
+            "SELECT rowid, highlight(search_fts, 0, :open, :close), "
+            "snippet(search_fts, 1, :open, :close, '…', 24) FROM search_fts "
+            "WHERE search_fts MATCH :match AND rowid IN :ids").bindparams(
+                bindparam("ids", expanding=True)),
+            {"match": expression, "ids": ids, "open": OPEN, "close": CLOSE})
+        return {row[0]: {"catalogue__title": marked(row[1]),
+                         "catalogue__description": marked(row[2])} for row in rows}
+
+
+class PostgresIndex:
+    """PostgreSQL: the tree compiles to ``tsvector @@ tsquery`` conditions, every word quoted
+    after ``unaccent`` (bound parameters only)."""
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        top = {label: max(float(weights.get(c, 1.0)) for c, of in PG_LABELS.items() if of == label)
+               for label in "ABCD"}
+        scale = max(top.values()) or 1.0
+        self.rank_weights = "{" + ",".join(f"{top[label] / scale:.4f}" for label in "DCBA") + "}"
+
+    def hits(self, node: Node, expand: Expand):
+        """``(dataset_id, score)`` of every document matching ``node``, as a subquery; None
+        when nothing can match."""
+        expand = functools.cache(expand)
+        condition = self._compile(node, expand)
+        if condition is None or not words(node):
+            return None
+        rank = func.ts_rank(text(f"'{self.rank_weights}'::float4[]"), TSV,
+                            func.to_tsquery("english", self._any(node, expand)))
+        return (select(SearchDocument.dataset_id.label("dataset_id"), rank.label("score"))
+                .where(condition).subquery("hits"))
+
+    def highlights(self, connection: Connection, node: Node, expand: Expand,
+                   ids: list[int]) -> dict[int, dict]:
+        if not words(node) or not ids:
+            return {}
+        query = func.to_tsquery(HEADLINE_CONFIG, self._any(node, functools.cache(expand)))
+        marks = f'StartSel="{OPEN}", StopSel="{CLOSE}"'
+        options = f"{marks}, MaxWords=35, MinWords=15"
+        rows = connection.execute(select(
+            SearchDocument.dataset_id,
+            func.ts_headline(HEADLINE_CONFIG, SearchDocument.title, query,
+                             f"HighlightAll=true, {marks}"),
+            func.ts_headline(HEADLINE_CONFIG, SearchDocument.description, query, options),
+        ).where(SearchDocument.dataset_id.in_(ids)))
+        return {row[0]: {"catalogue__title": marked(row[1]),
+                         "catalogue__description": marked(row[2])} for row in rows}
+
+    def _compile(self, node: Node, expand: Expand) -> ColumnElement | None:
+        """The condition of ``node``: what has no ``field:`` term is one tsquery (so stop words
+        drop out of it, and the GIN index serves it); ``field:`` terms match their columns."""
+        query = self._query(node, expand)
+        if query is not None:
+            return TSV.bool_op("@@")(query)
+        if isinstance(node, (Term, Phrase)):
+            return self._field_match(node, expand)
+        if isinstance(node, Not):
+            inner = self._compile(node.node, expand)
+            return None if inner is None else not_(inner)
+        if isinstance(node, Or):
+            return or_(*(self._compile(child, expand) for child in node.nodes))
+        plain = [q for q in (self._query(c, expand) for c in node.nodes) if q is not None]
+        rest = [self._compile(c, expand) for c in node.nodes if self._query(c, expand) is None]
+        if plain:
+            rest.insert(0, TSV.bool_op("@@")(functools.reduce(func.tsquery_and, plain)))
+        return and_(*rest)
+
+    def _query(self, node: Node, expand: Expand) -> ColumnElement | None:
+        """``node`` as one tsquery, or None if it holds a ``field:`` term."""
+        if isinstance(node, Term):
+            return None if node.field else func.to_tsquery("english", self._terms(node, expand))
+        if isinstance(node, Phrase):
+            return None if node.field else self._phrase(node)
+        if isinstance(node, Not):
+            inner = self._query(node.node, expand)
+            return None if inner is None else func.tsquery_not(inner)
+        parts = [self._query(child, expand) for child in node.nodes]
+        if any(part is None for part in parts):
+            return None
+        return functools.reduce(func.tsquery_and if isinstance(node, And) else func.tsquery_or,
+                                parts)
+
+    def _field_match(self, node: Term | Phrase, expand: Expand) -> ColumnElement:
+        columns = [getattr(SearchDocument, c) for c in FIELD_COLUMNS[node.field].split()]
+        document = func.to_tsvector("english", func.public.unaccent(func.concat_ws(" ", *columns)))
+        query = (self._phrase(node) if isinstance(node, Phrase)
+                 else func.to_tsquery("english", self._terms(node, expand)))
+        return document.bool_op("@@")(query)
+
+    @staticmethod
+    def _phrase(node: Phrase) -> ColumnElement:
+        return func.phraseto_tsquery("english", func.public.unaccent(
+            bindparam("w", " ".join(node.words), unique=True)))
+
+    def _terms(self, term: Term, expand: Expand) -> ColumnElement:
+        """The to_tsquery text of a term: the word, or its fuzzy variants, ORed."""
+        variants = [term.text] + (expand(term.text, term.fuzzy) if term.fuzzy else [])
+        return func.concat_ws(" | ", *(_operand(v, term.prefix) for v in variants))
+
+    def _any(self, node: Node, expand: Expand) -> ColumnElement:
+        """The to_tsquery text of any positive word of ``node`` (prefixes and fuzzy variants
+        included): what ranks and what is highlighted."""
+        def operands(node: Node):
+            if isinstance(node, Term):
+                yield self._terms(node, expand)
+            elif isinstance(node, Phrase):
+                yield from (_operand(word) for word in node.words)
+            elif isinstance(node, (And, Or)):
+                for child in node.nodes:
+                    yield from operands(child)
+        return func.concat_ws(" | ", *operands(node))
+
+
+TSV = literal_column("search_documents.tsv")
+
+
+def _operand(word: str, prefix: bool = False) -> ColumnElement:
+    """``word`` as a to_tsquery operand: accents removed, then quoted, so that what unaccent
+    makes of it (``x⑴`` is ``x(1)``, ``aʼb`` is ``a'b``) is never tsquery syntax."""
+    folded = func.public.unaccent(bindparam("w", word, unique=True))
+    quoted = func.replace(func.replace(folded, "\\", "\\\\"), "'", "''")
+    return func.concat("'", quoted, "':*" if prefix else "'")
+
+
+def index_for(dialect: str, weights: Mapping[str, float]):
+    """The index of a database dialect."""
+    return SqliteIndex(weights) if dialect == "sqlite" else PostgresIndex(weights)

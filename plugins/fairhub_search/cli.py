@@ -1,0 +1,36 @@
+"""``fairhub search reindex``: rebuild the index from the datasets."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import delete, select
+
+from fairhub import db
+from fairhub_datasets.models import Dataset
+
+from . import indexer
+from .models import SearchDocument, SearchWord
+
+BATCH = 500
+
+
+@click.group("search")
+def search() -> None:
+    """Manage the search index."""
+
+
+@search.command("reindex")
+@with_appcontext
+def reindex() -> None:
+    """Rebuild the search index of every dataset."""
+    db.session.execute(delete(SearchDocument))
+    db.session.execute(delete(SearchWord))
+    codes = list(db.session.scalars(select(Dataset.code).order_by(Dataset.id)))
+    with click.progressbar(length=len(codes), label="Indexing", file=sys.stderr) as bar:
+        for start in range(0, len(codes), BATCH):
+            indexer.write(db.session(), codes[start:start + BATCH])
+            db.session.commit()
+            bar.update(len(codes[start:start + BATCH]))
+    click.echo(f"{len(codes)} datasets indexed.", err=True)

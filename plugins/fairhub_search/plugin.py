@@ -1,0 +1,67 @@
+"""The search plugin's hook implementations."""
+from __future__ import annotations
+
+from fairhub import Permission, hookimpl
+
+FAIRHUB_PLUGIN_NAME = "search"
+
+PERMISSIONS = [
+    Permission("search/create", "Save my searches.", ("standard",)),
+    Permission("search/read", "See my saved searches.", ("standard",)),
+    Permission("search/update", "Change my saved searches.", ("standard",)),
+    Permission("search/destroy", "Delete my saved searches.", ("standard",)),
+]
+
+
+@hookimpl
+def fairhub_config_defaults():
+    from .config import SETTINGS
+
+    return {setting.name: setting.default for setting in SETTINGS}
+
+
+@hookimpl
+def fairhub_init_app(app):
+    from sqlalchemy import event
+
+    from . import hookspecs, models
+    from .service import SearchLogBuffer
+
+    app.extensions["fairhub"].pm.add_hookspecs(hookspecs)
+    app.extensions["search"] = SearchLogBuffer(app, app.config["SEARCH_LOG_FLUSH_SECONDS"])
+    table = models.SearchDocument.__table__
+    if not event.contains(table, "after_create", _create_index):
+        event.listen(table, "after_create", _create_index)
+
+
+def _create_index(target, connection, **_):
+    """Tables made without the migrations (tests) get the index too."""
+    from .backends import create_index
+
+    create_index(connection)
+
+
+@hookimpl
+def fairhub_permissions():
+    return PERMISSIONS
+
+
+@hookimpl
+def fairhub_blueprints():
+    from .views import blp
+
+    return [blp]
+
+
+@hookimpl
+def fairhub_event(event):
+    from .indexer import on_event
+
+    on_event(event)
+
+
+@hookimpl
+def fairhub_commands(cli):
+    from .cli import search
+
+    cli.add_command(search)
