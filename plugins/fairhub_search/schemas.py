@@ -8,7 +8,18 @@ from fairhub import PageArgsSchema, PagingSchema, Timestamp, id_field
 INDEX = "fair-index"
 
 
-class SearchArgsSchema(PageArgsSchema):
+class SearchFiltersSchema(ma.Schema):
+    """The filters a search takes, by name (a saved search keeps the same); any other name
+    is refused."""
+
+    keyword = ma.fields.String(validate=ma.validate.Length(max=200))
+    publisher = ma.fields.String(validate=ma.validate.Length(max=500))
+    license = ma.fields.String(validate=ma.validate.Length(max=2000))
+    accessRights = ma.fields.String(validate=ma.validate.Length(max=2000))
+    visibility = ma.fields.String(validate=ma.validate.OneOf(["private", "internal", "public"]))
+
+
+class SearchArgsSchema(SearchFiltersSchema, PageArgsSchema):
     """The query string of a search."""
 
     index = ma.fields.String(load_default=INDEX, validate=ma.validate.OneOf([INDEX]),
@@ -16,11 +27,6 @@ class SearchArgsSchema(PageArgsSchema):
     query = ma.fields.String(load_default="", validate=ma.validate.Length(max=10_000),
                              metadata={"description": "Words, \"phrases\", prefix*, fuzzy~ or "
                                        "fuzzy~2, OR, -excluded, field:term. Empty lists all."})
-    keyword = ma.fields.String(validate=ma.validate.Length(max=200))
-    publisher = ma.fields.String(validate=ma.validate.Length(max=500))
-    license = ma.fields.String(validate=ma.validate.Length(max=2000))
-    accessRights = ma.fields.String(validate=ma.validate.Length(max=2000))
-    visibility = ma.fields.String(validate=ma.validate.OneOf(["private", "internal", "public"]))
 
 
 class SearchItemSchema(ma.Schema):
@@ -56,24 +62,13 @@ class SearchResultSchema(ma.Schema):
 # Saved searches
 
 
-class SavedSearchFiltersSchema(ma.Schema):
-    """The filters a search takes, by name; any other name is refused. The limits are the
-    search's own, so a saved search always runs."""
-
-    keyword = ma.fields.String(validate=ma.validate.Length(max=200))
-    publisher = ma.fields.String(validate=ma.validate.Length(max=500))
-    license = ma.fields.String(validate=ma.validate.Length(max=2000))
-    accessRights = ma.fields.String(validate=ma.validate.Length(max=2000))
-    visibility = ma.fields.String(validate=ma.validate.OneOf(["private", "internal", "public"]))
-
-
 class SavedSearchSchema(ma.Schema):
     """A saved search of mine, with the search URL that runs it."""
 
     id = id_field(required=True)
     name = ma.fields.String(required=True)
     query = ma.fields.String(required=True)
-    filters = ma.fields.Nested(SavedSearchFiltersSchema, required=True)
+    filters = ma.fields.Nested(SearchFiltersSchema, required=True)
     url = ma.fields.String(required=True, metadata={
         "description": "The relative URL of `GET /api/search/search` with this query and "
                        "these filters."})
@@ -87,7 +82,7 @@ class SavedSearchCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
                             metadata={"description": "Not blank; unique among my searches."})
     query = ma.fields.String(load_default="", validate=ma.validate.Length(max=10_000))
-    filters = ma.fields.Nested(SavedSearchFiltersSchema, load_default=dict)
+    filters = ma.fields.Nested(SearchFiltersSchema, load_default=dict)
 
 
 class SavedSearchUpdateSchema(ma.Schema):
@@ -96,4 +91,4 @@ class SavedSearchUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200),
                             metadata={"description": "Not blank; unique among my searches."})
     query = ma.fields.String(validate=ma.validate.Length(max=10_000))
-    filters = ma.fields.Nested(SavedSearchFiltersSchema)
+    filters = ma.fields.Nested(SearchFiltersSchema)
