@@ -10,8 +10,18 @@ parameter ``user_id`` (see :func:`params`), so a request spends no time building
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Integer, bindparam, exists, false, func, or_, select, true
-from sqlalchemy import union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from fairhub import Actor, Forbidden, GroupMember, User, db
 

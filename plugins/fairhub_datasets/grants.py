@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
-from fairhub import Actor, Conflict, Event, Group, NotFound, User, ValidationError, db, emit
+from fairhub import (
+    Actor,
+    Conflict,
+    Event,
+    Group,
+    NotFound,
+    User,
+    ValidationError,
+    db,
+    emit,
+)
 
 from . import access
 from .models import Dataset, Grant

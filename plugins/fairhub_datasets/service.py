@@ -30,14 +30,14 @@ from fairhub import (
     ValidationError,
     db,
     emit,
+    flush_unique,
     utcnow,
 )
 
 from . import access
-from .models import CODE_LENGTH, Dataset, DatasetCount, Dictionary, Grant
 from .documents import Encoded, answer, assemble, clean_catalogue, document, encode
+from .models import CODE_LENGTH, Dataset, DatasetCount, Dictionary, Grant
 from .schemas import check_dictionary
-
 
 # Reading
 
@@ -153,8 +153,7 @@ def create_dataset(actor: Actor, data: dict) -> int:
         (result,) = create_datasets(actor, [data])
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("A dataset or dictionary with one of these codes was just created by "
-                       "another request.") from None
+        raise Conflict(_RACED) from None
     if isinstance(result, ApiError):
         raise result
     return result
@@ -348,15 +347,14 @@ def target(dataset: Dataset) -> dict:
 
 def _flush() -> None:
     try:
-        db.session.flush()
+        flush_unique(_RACED)
     except StaleDataError:
         db.session.rollback()
         raise PreconditionFailed("The dataset was changed by another request at the same "
                                  "time; read it again and reapply your change.") from None
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("A dataset or dictionary with that code was just created by another "
-                       "request.") from None
+
+
+_RACED = "A dataset or dictionary with one of these codes was just created by another request."
 
 
 # Dictionaries

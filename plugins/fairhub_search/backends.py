@@ -156,7 +156,6 @@ class PostgresIndex:
     def hits(self, node: Node, expand: Expand):
         """``(dataset_id, score)`` of every document matching ``node``, as a subquery; None
         when nothing can match."""
-        expand = functools.cache(expand)
         condition = self._compile(node, expand)
         if condition is None or not words(node):
             return None
@@ -169,7 +168,7 @@ class PostgresIndex:
                    ids: list[int]) -> dict[int, dict]:
         if not words(node) or not ids:
             return {}
-        query = func.to_tsquery(HEADLINE_CONFIG, self._any(node, functools.cache(expand)))
+        query = func.to_tsquery(HEADLINE_CONFIG, self._any(node, expand))
         marks = f'StartSel="{OPEN}", StopSel="{CLOSE}"'
         options = f"{marks}, MaxWords=35, MinWords=15"
         rows = connection.execute(select(

@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 
 import click
+from fairhub_datasets.models import Dataset
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select
 
 from fairhub import db
-from fairhub_datasets.models import Dataset
 
 from . import indexer
 from .models import SearchDocument, SearchWord

@@ -12,13 +12,13 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
 
+from fairhub_datasets.models import Dataset, Dictionary
 from flask import current_app
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fairhub import Event, at_commit
-from fairhub_datasets.models import Dataset, Dictionary
 
 from .models import COLUMNS, SearchDocument, SearchWord
 

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 
 from fairhub import (
     Actor,
@@ -20,6 +19,7 @@ from fairhub import (
     ValidationError,
     db,
     emit,
+    flush_unique,
     utcnow,
 )
 
@@ -73,7 +73,7 @@ def create(actor: Actor, data: dict[str, Any]) -> SavedSearch:
                         filters=_filters(data.get("filters", {})), created_at=now,
                         updated_at=now)
     db.session.add(saved)
-    _flush(name)
+    flush_unique(_taken(name))
     emit(Event("saved_search", "create", actor=actor, target=_target(saved)))
     return saved
 
@@ -94,7 +94,7 @@ def update(actor: Actor, saved: SavedSearch, data: dict[str, Any]) -> SavedSearc
     for key in changed:
         setattr(saved, key, changes[key])
     saved.updated_at = utcnow()
-    _flush(saved.name)
+    flush_unique(_taken(saved.name))
     emit(Event("saved_search", "update", actor=actor, target=_target(saved),
                details={"fields": changed}))
     return saved
@@ -144,17 +144,11 @@ def _check_free(owner: int, name: str, saved_id: int | None = None) -> None:
     if saved_id is not None:
         taken = taken.where(SavedSearch.id != saved_id)
     if db.session.scalar(taken.limit(1)) is not None:
-        raise Conflict(f"You already have a saved search called {name!r}.")
+        raise Conflict(_taken(name))
 
 
-def _flush(name: str) -> None:
-    """Write the change; a name a concurrent request just took (the unique index says so) is
-    a 409 too."""
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"You already have a saved search called {name!r}.") from None
+def _taken(name: str) -> str:
+    return f"You already have a saved search called {name!r}."
 
 
 def _target(saved: SavedSearch) -> dict:

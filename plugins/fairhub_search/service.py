@@ -6,6 +6,7 @@ totals and facets never count a dataset the caller may not see.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
 import time
@@ -47,7 +48,7 @@ def search(actor: Actor, args: Mapping[str, Any]) -> dict:
     connection = db.session.connection()
     index = index_for(connection.dialect.name, current_app.config["SEARCH_WEIGHTS"])
     node = parse(args.get("query") or "")
-    expand = _expander(connection)
+    expand = functools.cache(_expander(connection))  # hits and highlights share it
     matched = _matched(actor, node, index, expand, args)
     page, size = args["page"], args["page_size"]
     result = {"items": [], "facets": {}, "paging": {"page": page, "page_size": size,

@@ -18,9 +18,10 @@ from fairhub.api import (  # noqa: E402
     paginate,
     timestamp,
 )
+from fairhub.app import create_app  # noqa: E402
 from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
-from fairhub.db import UTCDateTime, at_commit, db, utcnow  # noqa: E402
+from fairhub.db import UTCDateTime, at_commit, db, flush_unique, utcnow  # noqa: E402
 from fairhub.errors import (  # noqa: E402
     ApiError,
     BadRequest,
@@ -36,13 +37,12 @@ from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, User  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
-from fairhub.app import create_app  # noqa: E402
 
 __all__ = [
-    "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "Event",
-    "Forbidden", "Group", "GroupMember", "JsonBoolean", "NotFound", "PageArgsSchema",
-    "PagingSchema", "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests",
-    "Unauthorized", "User", "UTCDateTime", "ValidationError", "at_commit", "create_app",
-    "current_actor", "db", "emit", "hookimpl", "hookspec", "id_field", "list_schema", "page_of",
+    "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "Event", "Forbidden",
+    "Group", "GroupMember", "JsonBoolean", "NotFound", "PageArgsSchema", "PagingSchema",
+    "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests", "Unauthorized",
+    "User", "UTCDateTime", "ValidationError", "at_commit", "create_app", "current_actor", "db",
+    "emit", "flush_unique", "hookimpl", "hookspec", "id_field", "list_schema", "page_of",
     "paginate", "timestamp", "utcnow",
 ]

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
-
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
@@ -130,3 +130,15 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
 
 event.listen(db.session, "before_commit", _write_queued)
 event.listen(db.session, "after_soft_rollback", _drop_rolled_back)
+
+
+def flush_unique(conflict: str) -> None:
+    """Flush pending rows; a unique value a concurrent request took since it was checked is a
+    409 with the message ``conflict`` (the session is rolled back)."""
+    from fairhub.errors import Conflict
+
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(conflict) from None

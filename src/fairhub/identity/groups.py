@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import Select, or_, select
 
 from fairhub.auth import Actor
-from fairhub.db import db, like_pattern
+from fairhub.db import db, flush_unique, like_pattern
 from fairhub.errors import NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.models import Group, User, flush_unique
+from fairhub.identity.models import Group, User
 
 
 def _target(group: Group) -> dict:

@@ -5,25 +5,13 @@ import uuid as uuid_module
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fairhub.db import UTCDateTime, db, utcnow
-from fairhub.errors import Conflict
 
 
 def new_uuid() -> str:
     return str(uuid_module.uuid4())
-
-
-def flush_unique(conflict: str) -> None:
-    """Flush pending rows; a unique value a concurrent request took since it was checked is a
-    409 with the message ``conflict`` (the session is rolled back)."""
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(conflict) from None
 
 
 class Timestamped:

@@ -5,11 +5,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from fairhub.auth import Actor
-from fairhub.db import db
+from fairhub.db import db, flush_unique
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.groups import users_by_uuid
-from fairhub.identity.models import ApiToken, Role, User, flush_unique
+from fairhub.identity.models import ApiToken, Role, User
 
 GUEST, OBSERVER, STANDARD = "guest", "observer", "standard"
 DATA_MANAGER, DATA_STEWARD, ADMIN, ARCHIVED = "data-manager", "data-steward", "admin", "archived"

@@ -17,11 +17,11 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select, update
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import db, like_pattern, utcnow
+from fairhub.db import db, flush_unique, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
-from fairhub.identity.models import ApiToken, User, flush_unique, token_status
+from fairhub.identity.models import ApiToken, User, token_status
 from fairhub.identity.roles import grantable_roles, role_exists, role_permissions
 
 SECRET_PREFIX = "fh_"

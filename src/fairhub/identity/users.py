@@ -5,11 +5,11 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select
 
 from fairhub.auth import Actor
-from fairhub.db import db, like_pattern
+from fairhub.db import db, flush_unique, like_pattern
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity import sessions, tokens
-from fairhub.identity.models import Group, GroupMember, User, flush_unique
+from fairhub.identity.models import Group, GroupMember, User
 from fairhub.identity.passwords import hash_password
 from fairhub.identity.roles import check_can_grant, check_role_assignable
 
