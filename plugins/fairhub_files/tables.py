@@ -112,18 +112,19 @@ def table_name(dictionary_code: str) -> str:
     """The name of a dictionary's table: the code itself when it is lower case and short.
 
     Other codes (with capitals, longer than PostgreSQL's 63 bytes, or starting with SQLite's
-    reserved ``sqlite_``) become their lower-cased start, ``$`` and 16 hex digits of their
-    SHA-256, so codes differing only in case stay apart on SQLite, whose names ignore case.
-    A code never contains ``$``, so the two forms never meet.
+    reserved ``sqlite_``) become their lower-cased start (after a ``_`` for ``sqlite_``),
+    ``$`` and 16 hex digits of their SHA-256, so codes differing only in case stay apart on
+    SQLite, whose names ignore case. A code never contains ``$``: the two forms never meet.
     """
     if not _CODE.match(dictionary_code):
         raise ValueError(f"{dictionary_code!r} is not a dictionary code.")
-    plain = (dictionary_code == dictionary_code.lower() and len(dictionary_code)
-             <= MAX_IDENTIFIER_BYTES and not dictionary_code.startswith("sqlite_"))
-    if plain:
+    lower = dictionary_code.lower()
+    reserved = lower.startswith("sqlite_")
+    if dictionary_code == lower and len(lower) <= MAX_IDENTIFIER_BYTES and not reserved:
         return dictionary_code
     digest = hashlib.sha256(dictionary_code.encode()).hexdigest()[:16]
-    return f"{dictionary_code.lower()[:MAX_IDENTIFIER_BYTES - 17]}${digest}"
+    start = ("_" + lower if reserved else lower)[:MAX_IDENTIFIER_BYTES - 17]
+    return f"{start}${digest}"
 
 
 # Converters: each takes a non-empty cell and returns the value to store, or raises.
@@ -169,6 +170,8 @@ def _date(value: str) -> str:
 def _datetime(value: str) -> str:
     """A date-time as ``YYYY-MM-DD HH:MM:SS[.ffffff]``, in UTC when it had an offset."""
     moment = datetime.fromisoformat(value)
+    if value[4] != "-" or value[7] != "-":  # only YYYY-MM-DD dates, as in date columns
+        raise ValueError(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     elif len(value) == 19 and value[4] == "-" and value[13] == ":":
