@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from fairhub import Blueprint, Event, Permission, emit, hookimpl
+from fairhub import Actor, Blueprint, Event, Permission, emit, hookimpl
 from fairhub.cli import cli
 from fairhub.plugins import PluginError
 
@@ -161,6 +161,26 @@ def test_a_failing_listener_does_not_stop_the_others(make_app, caplog):
         emit(Event("thing", "happen"))
     assert app.extensions["notes"]["events"] == ["thing.happen"]
     assert "Listener failing failed on event thing.happen" in caplog.text
+
+
+class Authenticates:
+    """A plugin answering for requests that carry its own header, and only those."""
+
+    FAIRHUB_PLUGIN_NAME = "header-auth"
+
+    @hookimpl
+    def fairhub_authenticate(self, request):
+        if request.headers.get("X-Robot") != "r2":
+            return None
+        return Actor(user_id=1, profile={}, permissions=frozenset({"users/read"}), via="robot")
+
+
+def test_a_plugin_authenticates_before_the_core(make_app):
+    client = make_app(plugins=[Authenticates()]).test_client()
+    assert client.get("/api/users", headers={"X-Robot": "r2"}).status_code == 200
+    assert client.get("/api/users").status_code == 401
+    assert client.get("/api/users", headers={"X-Robot": "r2", "Authorization": "Bearer x"}
+                      ).status_code == 200
 
 
 def run_cli(args, env):

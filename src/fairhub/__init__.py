@@ -13,6 +13,7 @@ from fairhub.api import (  # noqa: E402
     PagingSchema,
     Timestamp,
     id_field,
+    json_response,
     list_schema,
     page_of,
     paginate,
@@ -21,7 +22,14 @@ from fairhub.api import (  # noqa: E402
 from fairhub.app import create_app  # noqa: E402
 from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
-from fairhub.db import UTCDateTime, at_commit, db, flush_unique, utcnow  # noqa: E402
+from fairhub.db import (  # noqa: E402
+    UTCDateTime,
+    at_commit,
+    db,
+    flush_unique,
+    read_connection,
+    utcnow,
+)
 from fairhub.errors import (  # noqa: E402
     ApiError,
     BadRequest,
@@ -43,6 +51,6 @@ __all__ = [
     "Group", "GroupMember", "JsonBoolean", "NotFound", "PageArgsSchema", "PagingSchema",
     "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests", "Unauthorized",
     "User", "UTCDateTime", "ValidationError", "at_commit", "create_app", "current_actor", "db",
-    "emit", "flush_unique", "hookimpl", "hookspec", "id_field", "list_schema", "page_of",
-    "paginate", "timestamp", "utcnow",
+    "emit", "flush_unique", "hookimpl", "hookspec", "id_field", "json_response", "list_schema",
+    "page_of", "paginate", "read_connection", "timestamp", "utcnow",
 ]

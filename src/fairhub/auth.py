@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
@@ -69,9 +70,13 @@ def client_ip() -> str | None:
     """
     if not has_request_context():
         return None
-    address = (request.remote_addr or "").partition("%")[0]
+    return _normalised_ip(request.remote_addr or "")
+
+
+@lru_cache(maxsize=1024)
+def _normalised_ip(address: str) -> str | None:
     try:
-        parsed = ipaddress.ip_address(address)
+        parsed = ipaddress.ip_address(address.partition("%")[0])
     except ValueError:
         return None  # a proxy passed on something that is not an address
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
@@ -85,7 +90,7 @@ def current_actor() -> Actor:
         return ANONYMOUS
     actor = g.get("fairhub_actor")
     if actor is None:
-        hook = current_app.extensions["fairhub"].pm.hook
-        actor = hook.fairhub_authenticate(request=request) or ANONYMOUS
+        authenticate = current_app.extensions["fairhub"].authenticate
+        actor = authenticate(request._get_current_object()) or ANONYMOUS
         g.fairhub_actor = actor
     return actor

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
@@ -66,19 +68,81 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+# A pooled connection idle for longer than this is pinged before it is lent again.
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "fairhub_idle_since"
+
+
+def _mark_idle(_dbapi_connection, record) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _pinger(dialect) -> Callable:
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        """Check that a connection which sat in the pool is still alive, else have the pool
+        replace it. A connection given back moments ago is lent without the round trip that
+        ``pool_pre_ping`` costs on every checkout; should the server drop it meanwhile, its
+        request fails and the pool replaces every connection older than the failure."""
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("The connection did not answer a ping.") from exc
+
+    return ping_if_idle
+
+
+_READER = "fairhub_reader"
+_READER_ENGINE = "fairhub.reader_engine"
+
+
 def init_db(app: Flask) -> None:
-    """Bind the database to ``app``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Bind the database to ``app``; SQLite gets WAL, foreign keys and a busy timeout;
+    PostgreSQL connections idle for a while are pinged before use."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     # Statement parameters (password hashes, token digests) stay out of logged errors.
     options.setdefault("hide_parameters", True)
-    if url.startswith("postgresql"):
-        options.setdefault("pool_pre_ping", True)
+    postgresql = url.startswith("postgresql")
+    if postgresql:
         options.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
     db.init_app(app)
-    if url.startswith("sqlite"):
-        with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+    with app.app_context():
+        engine = db.engine
+        if url.startswith("sqlite"):
+            event.listen(engine, "connect", _sqlite_pragmas)
+        if postgresql and not options.get("pool_pre_ping"):
+            event.listen(engine.pool, "checkin", _mark_idle)
+            event.listen(engine.pool, "checkout", _pinger(engine.dialect))
+        # PostgreSQL reads in autocommit send no BEGIN and no ROLLBACK; SQLite's driver
+        # begins nothing for a read, so its reads keep the plain engine.
+        app.extensions[_READER_ENGINE] = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if postgresql else engine)
+    app.teardown_appcontext(_close_reader)
+
+
+def read_connection() -> Connection:
+    """The connection of this request (or app context) for reads that need no transaction.
+
+    It is checked out at its first use and given back when the request ends. Each statement
+    sees what was committed when it began, as in PostgreSQL's default isolation, and no
+    BEGIN or ROLLBACK is sent for it. It does not see what ``db.session`` has not committed:
+    read what a request writes through the session.
+    """
+    connection = g.get(_READER)
+    if connection is None:
+        engine: Engine = current_app.extensions[_READER_ENGINE]
+        connection = engine.connect()
+        setattr(g, _READER, connection)
+    return connection
+
+
+def _close_reader(_error: BaseException | None = None) -> None:
+    connection = g.pop(_READER, None)
+    if connection is not None:
+        connection.close()
 
 
 def like_pattern(text: str) -> str:

@@ -40,9 +40,17 @@ def unstorable(value: Any) -> str | None:
     return None
 
 
+def _plain(text: str) -> bool:
+    return text.isascii() and NUL not in text
+
+
 def refuse_unstorable_url() -> None:
     """Refuse a path or query string carrying NUL or text that is not UTF-8: PostgreSQL
     cannot compare or store it."""
+    environ = request.environ
+    query = environ.get("QUERY_STRING", "")
+    if _plain(environ.get("PATH_INFO", "")) and _plain(query) and "%" not in query:
+        return  # plain ASCII, nothing escaped: nothing to decode or refuse
     try:
         texts = [request.path, *chain.from_iterable(request.args.items(multi=True))]
     except UnicodeDecodeError:

@@ -9,15 +9,14 @@ from fairhub.api import IGNORES_CREDENTIALS_ATTR, PERMISSIONS_ATTR, PUBLIC_ATTR
 from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.errors import Forbidden, Unauthorized
 from fairhub.identity import sessions, tokens
-from fairhub.identity.roles import GUEST, managed_permissions, role_permissions
+from fairhub.identity.roles import GUEST, managed_permissions, permissions_of
 
 
-def actor_for(user_id: int, profile: dict, via: str, token: Any = None,
-              session: Any = None) -> Actor:
-    """The actor for a user: their role's permissions, capped by the token's role if any."""
-    permissions = role_permissions(profile["role"])
+def actor_for(user_id: int, profile: dict, via: str, permissions: frozenset[str],
+              token: Any = None, session: Any = None) -> Actor:
+    """The actor for a user holding ``permissions``, capped by the token's role if any."""
     if token is not None:
-        permissions &= role_permissions(token.role)
+        permissions &= permissions_of(token.role, token.role_permissions)
     return Actor(
         user_id=user_id, profile=profile, permissions=permissions, via=via,
         token_id=getattr(token, "id", None), session_id=getattr(session, "id", None),
@@ -44,9 +43,11 @@ def authenticate(req) -> Actor | None:
         token, owner = tokens.authenticate_token(credentials, client_ip())
         if token.single_use:
             g.fairhub_single_use = token, owner  # used up by _admit, if the request gets in
-        return actor_for(token.owner_id, owner, "token", token=token)
+        held = permissions_of(owner["role"], token.owner_role_permissions)
+        return actor_for(token.owner_id, owner, "token", held, token=token)
     session, user = sessions.authenticate_session(credentials)
-    return actor_for(session.user_id, user, "session", session=session)
+    held = permissions_of(user["role"], session.user_role_permissions)
+    return actor_for(session.user_id, user, "session", held, session=session)
 
 
 def _handler(endpoint: str | None, method: str):
@@ -107,16 +108,17 @@ def enforce_permissions() -> None:
     them (logging in, so that a stale token does not stand in the way). Only Flask's own
     answer to OPTIONS goes unchecked; a view that declares OPTIONS is checked like any other.
     """
-    if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options",
-                                               False):
+    req = request._get_current_object()
+    if req.method == "OPTIONS" and getattr(req.url_rule, "provide_automatic_options", False):
         return
     cache = current_app.extensions["fairhub"].route_permissions
-    key = (request.endpoint, request.method)
-    if key not in cache:
-        cache[key] = route_access(request.endpoint, request.method)
-    required, ignores_credentials = cache[key]
+    key = (req.endpoint, req.method)
+    access = cache.get(key)
+    if access is None:
+        access = cache[key] = route_access(req.endpoint, req.method)
+    required, ignores_credentials = access
     if required is None:
-        if "Authorization" not in request.headers or ignores_credentials:
+        if "HTTP_AUTHORIZATION" not in req.environ or ignores_credentials:
             return
         current_actor()
     else:

@@ -72,9 +72,18 @@ def role_permissions(code: str) -> frozenset[str]:
     if code in MANAGED_ROLES:
         return managed_permissions(code)
     role = custom_role(code)
-    if role is None:
+    return permissions_of(code, None if role is None else role.permissions)
+
+
+def permissions_of(code: str, stored: list[str] | None) -> frozenset[str]:
+    """:func:`role_permissions` of ``code`` given the permissions its custom role stores, as
+    read with the caller (None: no custom role has that code), so that checking a
+    credential reads its roles in the same statement and an edited role counts at once."""
+    if code in MANAGED_ROLES:
+        return managed_permissions(code)
+    if stored is None:
         return frozenset()
-    return frozenset(role.permissions) & frozenset(current_app.extensions["fairhub"].permissions)
+    return frozenset(current_app.extensions["fairhub"].permissions.keys() & set(stored))
 
 
 # Managed roles any holder of roles/assign may give, whatever they hold themselves: handing

@@ -14,11 +14,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import UTCDateTime, db, utcnow
+from fairhub.db import UTCDateTime, db, read_connection, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
-from fairhub.identity.models import AuthSession, LoginThrottle, User
+from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
 from fairhub.identity.passwords import verify_password
 
 SALT = "fairhub.session"
@@ -46,12 +46,15 @@ def start_session(user: User, ip: str | None) -> dict:
             "expires_in": int(_lifetime().total_seconds())}
 
 
-# One indexed lookup: the session and its user's profile.
+# One indexed lookup: the session, its user's profile and what the user's role stores if
+# it is a custom role (see fairhub.identity.roles.permissions_of).
 _USER = {f"user_{name}": name for name in PROFILE_COLUMNS}
 _LOOKUP = (
     select(AuthSession.__table__,
-           *(User.__table__.c[name].label(label) for label, name in _USER.items()))
+           *(User.__table__.c[name].label(label) for label, name in _USER.items()),
+           Role.__table__.c.permissions.label("user_role_permissions"))
     .join(User.__table__, User.id == AuthSession.user_id)
+    .outerjoin(Role.__table__, Role.__table__.c.code == User.__table__.c.role)
     .where(AuthSession.key == bindparam("key"))
 )
 
@@ -64,7 +67,7 @@ def authenticate_session(token: str) -> tuple[Any, dict]:
         raise Unauthorized("The session token has expired; log in again.", headers=_INVALID)
     except BadSignature:
         raise Unauthorized("The token is not valid.", headers=_INVALID)
-    session = db.session.connection().execute(_LOOKUP, {"key": key}).first()
+    session = read_connection().execute(_LOOKUP, {"key": key}).first()
     if session is None or session.revoked_at is not None:
         raise Unauthorized("The session has been logged out.", headers=_INVALID)
     if session.expires_at <= utcnow():

@@ -17,11 +17,11 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select, update
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import db, flush_unique, like_pattern, utcnow
+from fairhub.db import db, flush_unique, like_pattern, read_connection, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
-from fairhub.identity.models import ApiToken, User, token_status
+from fairhub.identity.models import ApiToken, Role, User, token_status
 from fairhub.identity.roles import grantable_roles, role_exists, role_permissions
 
 SECRET_PREFIX = "fh_"
@@ -129,16 +129,27 @@ def _reject(token, owner: dict, message: str, ip: str) -> None:
     raise Unauthorized(message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-# One indexed lookup: what checking a token needs of it, and its owner's profile.
+def _lookup() -> Select:
+    """One indexed read: what checking a token needs of it, its owner's profile, and the
+    permissions stored for the owner's and the token's roles if they are custom roles."""
+    users, owner_role, token_role = (User.__table__, Role.__table__.alias("owner_role"),
+                                     Role.__table__.alias("token_role"))
+    return (
+        select(*(ApiToken.__table__.c[name] for name in _CHECKED),
+               *(users.c[name].label(label) for label, name in _OWNER.items()),
+               owner_role.c.permissions.label("owner_role_permissions"),
+               token_role.c.permissions.label("role_permissions"))
+        .join(users, users.c.id == ApiToken.owner_id)
+        .outerjoin(owner_role, owner_role.c.code == users.c.role)
+        .outerjoin(token_role, token_role.c.code == ApiToken.role)
+        .where(ApiToken.key == bindparam("key"))
+    )
+
+
 _CHECKED = ("id", "secret_hash", "owner_id", "role", "valid_to", "allowed_ips", "single_use",
             "deactivated_at", "expired_at", "revoked_at", "used_at")
 _OWNER = {f"owner_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = (
-    select(*(ApiToken.__table__.c[name] for name in _CHECKED),
-           *(User.__table__.c[name].label(label) for label, name in _OWNER.items()))
-    .join(User.__table__, User.id == ApiToken.owner_id)
-    .where(ApiToken.key == bindparam("key"))
-)
+_LOOKUP = _lookup()
 
 
 def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
@@ -146,12 +157,14 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
 
     The check is one indexed read and a constant-time compare of SHA-256 digests. The use of
     a reusable token is recorded (see :class:`UsageBuffer`); a single-use token is only used
-    up by :func:`consume`, once its request has passed the permission check.
+    up by :func:`consume`, once its request has passed the permission check. The token row
+    also carries ``owner_role_permissions`` and ``role_permissions``, what the owner's and
+    the token's custom roles store (see :func:`~fairhub.identity.roles.permissions_of`).
     """
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
     token = None
     if _KEY.fullmatch(key):
-        token = db.session.connection().execute(_LOOKUP, {"key": key}).first()
+        token = read_connection().execute(_LOOKUP, {"key": key}).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise Unauthorized("The API token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

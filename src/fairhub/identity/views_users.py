@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from fairhub.api import Blueprint, list_schema, paginate
+from fairhub.api import Blueprint, json_response, list_schema, paginate
 from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
 from fairhub.errors import Forbidden, NotFound, ValidationError
@@ -101,7 +101,8 @@ _action_route("restore", "users/archive", "Restore an archived user, unapproved.
 
 
 def me_view(actor) -> dict:
-    """The signed-in user with what this request may do (read from the actor's profile)."""
+    """The signed-in user with what this request may do (read from the actor's profile), in
+    the shape of :class:`MeSchema`."""
     return {**actor.profile, "groups": users.groups_of(actor.user_id),
             "permissions": sorted(actor.permissions), "authenticated_via": actor.via,
             "token_id": actor.token_id}
@@ -113,7 +114,7 @@ class Me(MethodView):
     @me_blp.response(200, MeSchema)
     def get(self):
         """Show me: my profile, role and effective permissions."""
-        return me_view(current_actor())
+        return json_response(me_view(current_actor()))
 
     @me_blp.require_permission()
     @me_blp.arguments(MeUpdateSchema)
@@ -123,8 +124,8 @@ class Me(MethodView):
         actor = current_actor()
         user = users.update_user(actor.user, data, actor)
         db.session.commit()
-        return me_view(Actor.of(user, permissions=actor.permissions, via=actor.via,
-                                token_id=actor.token_id))
+        return json_response(me_view(Actor.of(user, permissions=actor.permissions,
+                                              via=actor.via, token_id=actor.token_id)))
 
 
 @me_blp.route("/password")
