@@ -164,7 +164,8 @@ class JobQueue:
         if self.url.startswith("sqlite:///"):
             return f"SQLite queue {self.url[len('sqlite:///'):]}"
         parts = urlsplit(self.url)
-        return f"Redis queue {self.name!r} at {parts.scheme}://{parts.hostname}:{parts.port or 6379}"
+        return (f"Redis queue {self.name!r} at "
+                f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}")
 
     @property
     def huey(self):
@@ -207,7 +208,8 @@ class JobQueue:
                 log.exception("Job %s%s failed.", name, tuple(args))
 
     def start(self) -> None:
-        """Start this process's job threads, unless they run or another process consumes."""
+        """Start this process's job threads, unless they run already or the process is the
+        `worker` command's."""
         if self._consumer is not None or self.foreground:
             return
         huey = self.huey
