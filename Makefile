@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_user.py
 	$(BIN)/python bench/bench_datasets.py
 	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
