@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from fairhub import db
 
 from . import indexer
-from .models import SearchDocument, SearchWord
+from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
 
 BATCH = 500
 
@@ -25,8 +25,8 @@ def search() -> None:
 @with_appcontext
 def reindex() -> None:
     """Rebuild the search index of every dataset."""
-    db.session.execute(delete(SearchDocument))
-    db.session.execute(delete(SearchWord))
+    for model in (SearchDocument, SearchEntry, SearchFacetValue, SearchWord, SearchGram):
+        db.session.execute(delete(model))
     codes = list(db.session.scalars(select(Dataset.code).order_by(Dataset.id)))
     with click.progressbar(length=len(codes), label="Indexing", file=sys.stderr) as bar:
         for start in range(0, len(codes), BATCH):

@@ -1,12 +1,14 @@
-"""Keeping the index: each dataset's searchable text, written in the dataset's transaction.
+"""Keeping the index: each dataset's searchable text and facet values, written in the
+dataset's transaction.
 
 Dataset events queue the dataset for indexing; the queue is written once, just before the
 transaction commits (:func:`fairhub.db.at_commit`), so an import of thousands of datasets
 indexes them in a few statements, and a rolled-back change leaves no trace in the index.
-Deleting a dataset deletes its document through the foreign key.
+Deleting a dataset deletes its document and entry through the foreign key.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -20,10 +22,19 @@ from sqlalchemy.orm import Session
 
 from fairhub import Event, at_commit
 
-from .models import COLUMNS, SearchDocument, SearchWord
+from .models import (
+    COLUMNS,
+    SearchDocument,
+    SearchEntry,
+    SearchFacetValue,
+    SearchGram,
+    SearchWord,
+)
+from .query import grams
 
 _WORD = re.compile(r"\w+")
 MAX_WORD = 64
+FACETS = ("keyword", "publisher", "license", "accessRights", "visibility")
 
 
 def on_event(event: Event) -> None:
@@ -36,22 +47,33 @@ def on_event(event: Event) -> None:
 
 
 def write(session: Session, codes: list[str]) -> None:
-    """(Re)write the documents and vocabulary of the datasets ``codes``."""
+    """(Re)write the documents, entries and vocabulary of the datasets ``codes``."""
     codes = list(dict.fromkeys(codes))
     connection = session.connection()
     for start in range(0, len(codes), 500):
-        documents = list(_documents(connection, codes[start:start + 500]))
-        if not documents:
+        datasets = connection.execute(
+            select(Dataset.id, Dataset.code, Dataset.name, Dataset.visibility, Dataset.catalogue)
+            .where(Dataset.code.in_(codes[start:start + 500]))).all()
+        if not datasets:
             continue
-        connection.execute(delete(SearchDocument).where(
-            SearchDocument.dataset_id.in_([d["dataset_id"] for d in documents])))
+        for model in (SearchDocument, SearchEntry):
+            connection.execute(delete(model).where(
+                model.dataset_id.in_([row.id for row in datasets])))
+        documents = list(_documents(connection, datasets))
         connection.execute(insert(SearchDocument), documents)
+        _write_entries(connection, datasets)
         _add_words(connection, {w for d in documents for w in vocabulary(d)})
 
 
-def _documents(connection, codes: list[str]) -> Iterator[dict]:
-    datasets = connection.execute(select(Dataset.id, Dataset.code, Dataset.name,
-                                         Dataset.catalogue).where(Dataset.code.in_(codes))).all()
+def _write_entries(connection, datasets: list) -> None:
+    facets = {row.id: facet_values(row.visibility, row.catalogue) for row in datasets}
+    ids = value_ids(connection, {pair for pairs in facets.values() for pair in pairs})
+    connection.execute(insert(SearchEntry), [
+        entry(row.id, row.visibility, [ids[pair] for pair in facets[row.id]])
+        for row in datasets])
+
+
+def _documents(connection, datasets: list) -> Iterator[dict]:
     tables: dict[int, list] = {row.id: [] for row in datasets}
     for table in connection.execute(
             select(Dictionary.dataset_id, Dictionary.name, Dictionary.description,
@@ -99,12 +121,59 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def entry(dataset_id: int, visibility: str, value_ids: Iterable[int]) -> dict:
+    """The search entry of a dataset: its visibility and the ids of its facet values."""
+    return {"dataset_id": dataset_id, "visibility": visibility,
+            "facets": f" {' '.join(str(i) for i in value_ids)} "}
+
+
+def facet_values(visibility: str, catalogue: dict) -> list[tuple[str, str]]:
+    """A dataset's ``(facet, value)`` pairs, each once."""
+    publisher = catalogue.get("publisher")
+    values = {"keyword": catalogue.get("keyword") or (),
+              "publisher": [publisher.get("name")] if isinstance(publisher, dict) else (),
+              "license": [catalogue.get("license")],
+              "accessRights": [catalogue.get("accessRights")],
+              "visibility": [visibility]}
+    return list(dict.fromkeys((facet, value) for facet, found in values.items()
+                              for value in found if isinstance(value, str)))
+
+
+def value_key(facet: str, value: str) -> str:
+    """The key of a facet's value: a hash of both."""
+    text = f"{facet}\x00{value}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def value_ids(connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ids of facet values ``(facet, value)``, adding the values not yet known."""
+    keys = {value_key(*pair): pair for pair in pairs}
+    _insert_new(connection, SearchFacetValue, [
+        {"key": key, "facet": facet, "value": value} for key, (facet, value) in sorted(keys.items())])
+    found = {}
+    for start in range(0, len(keys), 5000):  # within every database's limit of parameters
+        found.update(connection.execute(
+            select(SearchFacetValue.key, SearchFacetValue.id)
+            .where(SearchFacetValue.key.in_(sorted(keys)[start:start + 5000]))).all())
+    return {pair: found[key] for key, pair in keys.items()}
+
+
 def _add_words(connection, words: set[str]) -> None:
+    """Add the words the vocabulary lacks, with their letter pairs."""
     if not words:
         return
-    rows = [{"word": word} for word in sorted(words)]
-    if connection.dialect.name == "sqlite":
-        statement = sqlite.insert(SearchWord).on_conflict_do_nothing()
-    else:
-        statement = postgresql.insert(SearchWord).on_conflict_do_nothing()
-    connection.execute(statement, rows)
+    new = connection.execute(_insert_ignoring(connection, SearchWord).returning(SearchWord.word),
+                             [{"word": word} for word in sorted(words)]).scalars().all()
+    _insert_new(connection, SearchGram, [{"gram": gram, "word": word}
+                                         for word in new for gram in sorted(grams(word))])
+
+
+def _insert_new(connection, model, rows: list[dict]) -> None:
+    if rows:
+        connection.execute(_insert_ignoring(connection, model), rows)
+
+
+def _insert_ignoring(connection, model):
+    """An INSERT of ``model`` rows that leaves the rows already there alone."""
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    return dialect.insert(model).on_conflict_do_nothing()

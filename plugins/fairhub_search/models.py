@@ -1,5 +1,5 @@
-"""The search plugin's tables: searchable text per dataset, its vocabulary, saved searches and
-the log of searches performed.
+"""The search plugin's tables: searchable text per dataset, what a search filters and counts
+by, the vocabulary, saved searches and the log of searches performed.
 
 The full-text index over ``search_documents`` is the database's own (see :mod:`.backends`): an
 FTS5 table kept by triggers on SQLite, a weighted ``tsvector`` column with a GIN index on
@@ -40,12 +40,52 @@ class SearchDocument(db.Model):
     __table_args__ = ({"info": {"fairhub_unmodelled": ("tsv", "ix_search_documents_tsv")}},)
 
 
+class SearchEntry(db.Model):
+    """What a search filters, counts and facets by, in one narrow row per dataset, written with
+    its document: a copy of the dataset's visibility and the ids of its facet values."""
+
+    __tablename__ = "search_entries"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    visibility: Mapped[str] = mapped_column(String(16))
+    # " 3 17 42 " (search_facet_values ids): the database concatenates those of every match in
+    # one pass, where counting a row per dataset and value would sort them all.
+    facets: Mapped[str] = mapped_column(Text)
+
+
+class SearchFacetValue(db.Model):
+    """A value of a facet (a keyword, a publisher...), known by a short id."""
+
+    __tablename__ = "search_facet_values"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A hash of the facet and the value: unique where the value itself may be too long to index.
+    key: Mapped[str] = mapped_column(String(16), unique=True)
+    facet: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)  # an id never names another value
+
+
 class SearchWord(db.Model):
     """A word of the index, lower-cased and accent-free: what fuzzy terms are matched to."""
 
     __tablename__ = "search_words"
 
     word: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SearchGram(db.Model):
+    """A pair of adjacent letters of a word (``^`` and ``$`` mark its ends): the words a fuzzy
+    term may match share most of its pairs, so they are found through this index."""
+
+    __tablename__ = "search_grams"
+
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    word: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class SavedSearch(db.Model):

@@ -91,6 +91,18 @@ def within(word: str, candidates: Iterable[str], distance: int, limit: int = 20)
     return sorted(found, key=lambda c: (found[c], c))[:max(limit, 0)]
 
 
+def grams(word: str) -> set[str]:
+    """The pairs of adjacent letters of ``^word$``: what the vocabulary is indexed by."""
+    padded = f"^{word}$"
+    return {padded[i:i + 2] for i in range(len(padded) - 1)}
+
+
+def shared_grams(word: str, distance: int) -> int:
+    """How many of the :func:`grams` of ``word`` every word within ``distance`` edits of it
+    shares: an edit changes at most two pairs. Zero or less: no pair need be shared."""
+    return len(grams(word)) - 2 * distance
+
+
 def levenshtein(a: str, b: str, limit: int) -> int | None:
     """The edit distance between ``a`` and ``b``, or None once it must exceed ``limit``."""
     if limit < 0:

@@ -1,17 +1,20 @@
 """Searching the catalogue: ranked, filtered by what the caller may see, with facets.
 
 Visibility and grants are conditions of the same SQL query that matches and ranks, so items,
-totals and facets never count a dataset the caller may not see.
+totals and facets never count a dataset the caller may not see. One statement finds the
+matches once and answers both the page and, in one row, their number and facet values.
 """
 from __future__ import annotations
 
 import atexit
 import functools
+import heapq
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fairhub_datasets import access
@@ -19,26 +22,31 @@ from fairhub_datasets.documents import catalogue_shown
 from fairhub_datasets.models import Dataset
 from flask import current_app
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    Float,
+    Integer,
     Select,
     String,
-    exists,
+    Text,
+    cast,
     func,
     insert,
     literal,
+    null,
     select,
     union_all,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from fairhub import Actor, db, utcnow
 
 from .backends import index_for
-from .indexer import fold
-from .models import SearchLog, SearchWord
-from .query import Node, parse, within
+from .indexer import FACETS, fold, value_key
+from .models import SearchEntry, SearchFacetValue, SearchGram, SearchLog, SearchWord
+from .query import Node, grams, parse, shared_grams, within
 
-FACETS = ("keyword", "publisher", "license", "accessRights", "visibility")
 log = logging.getLogger("fairhub.search")
 
 
@@ -49,48 +57,89 @@ def search(actor: Actor, args: Mapping[str, Any]) -> dict:
     index = index_for(connection.dialect.name, current_app.config["SEARCH_WEIGHTS"])
     node = parse(args.get("query") or "")
     expand = functools.cache(_expander(connection))  # hits and highlights share it
-    matched = _matched(actor, node, index, expand, args)
+    found = _found(actor, node, index, expand, args)
     page, size = args["page"], args["page_size"]
     result = {"items": [], "facets": {}, "paging": {"page": page, "page_size": size,
                                                     "total": 0}}
-    if matched is None:
+    if found is None:
         return result
-    params = access.params(actor)
-    # The total rides along the page (a window over all matches): one pass, not two.
-    rows = connection.execute(
-        select(matched.c.id, matched.c.score, func.count().over().label("total"))
-        .order_by(matched.c.score.desc(), matched.c.id)
-        .limit(size).offset((page - 1) * size), params).all()
-    result["paging"]["total"] = rows[0].total if rows else connection.execute(
-        select(func.count()).select_from(matched), params).scalar_one()
-    result["items"] = _items(connection, rows, index.highlights(
-        connection, node, expand, [r.id for r in rows]) if node else {})
-    result["facets"] = _facets(connection, matched, params)
+    rows = connection.execute(_page_and_summary(found, size, (page - 1) * size),
+                              access.params(actor)).all()
+    ranked = [row for row in rows if row.id is not None]
+    summary = next(row for row in rows if row.id is None)
+    result["paging"]["total"] = summary.total
+    result["items"] = _items(connection, ranked, index.highlights(
+        connection, node, expand, [r.id for r in ranked]) if node and ranked else {})
+    result["facets"] = _facets(connection, summary.facets)
     return result
 
 
-def _matched(actor: Actor, node: Node | None, index, expand, args: Mapping) -> Any:
-    """The ``(id, score)`` of every visible, filtered match, as a subquery; None if none can
-    match."""
-    conditions = [access.visible(actor), *_filters(args)]
+def _found(actor: Actor, node: Node | None, index, expand, args: Mapping) -> Select | None:
+    """The ``(id, score, facets)`` of every visible, filtered match; None if none can match."""
+    conditions = [_visible(access.audience(actor)), *_filters(args)]
     if node is None:
-        return select(Dataset.id, literal(1.0).label("score")).where(*conditions).subquery()
+        return select(SearchEntry.dataset_id.label("id"), literal(1.0).label("score"),
+                      SearchEntry.facets).where(*conditions)
     hits = index.hits(node, expand)
     if hits is None:
         return None
-    return (select(Dataset.id, hits.c.score)
-            .join(hits, hits.c.dataset_id == Dataset.id).where(*conditions).subquery())
+    return (select(SearchEntry.dataset_id.label("id"), hits.c.score, SearchEntry.facets)
+            .join(hits, hits.c.dataset_id == SearchEntry.dataset_id).where(*conditions))
+
+
+def _page_and_summary(found: Select, size: int, offset: int):
+    """The page's ``(id, score)`` rows, then one row with the ``total`` and the ``facets`` of
+    every match, all from the matches found once."""
+    matches = found.cte("found").prefix_with("MATERIALIZED")
+    page = (select(matches.c.id, matches.c.score)
+            .order_by(matches.c.score.desc(), matches.c.id).limit(size).offset(offset)
+            .subquery("page"))
+    return union_all(
+        select(page.c.id, page.c.score, cast(null(), Integer).label("total"),
+               cast(null(), Text).label("facets")),
+        select(cast(null(), Integer), cast(null(), Float), func.count(),
+               func.aggregate_strings(matches.c.facets, "")))
+
+
+@functools.cache
+def _visible(audience: str) -> ColumnElement[bool]:
+    """What :func:`access.visible` lets an audience see, read from the entries' copy of each
+    dataset's visibility (the datasets' rows are wide: reading one per match costs more than
+    the rest of a search)."""
+    columns = {"id": SearchEntry.__table__.c.dataset_id,
+               "visibility": SearchEntry.__table__.c.visibility}
+
+    def replace(element):
+        if isinstance(element, Column) and element.table is Dataset.__table__:
+            return columns.get(element.name)
+        return None
+
+    condition = replacement_traverse(access.FILTERS[audience], {}, replace)
+    left = {e.name for e in iterate(condition)
+            if isinstance(e, Column) and e.table is Dataset.__table__}
+    if left:
+        raise RuntimeError(f"Search entries lack the dataset columns {sorted(left)} that "
+                           "dataset visibility now reads.")
+    return condition
 
 
 def _expander(connection: Connection):
-    """Fuzzy candidates from the index's own vocabulary, by edit distance."""
+    """Fuzzy candidates from the index's own vocabulary, by edit distance: the words that share
+    enough letter pairs with the word (every word of a near length, for very short words)."""
 
     def expand(word: str, distance: int) -> list[str]:
         folded = fold(word)
-        candidates = connection.execute(select(SearchWord.word).where(
-            func.length(SearchWord.word).between(len(folded) - distance,
-                                                 len(folded) + distance))).scalars()
-        return within(folded, candidates, distance)
+        lengths = len(folded) - distance, len(folded) + distance
+        needed = shared_grams(folded, distance)
+        if needed > 0:
+            candidates = (select(SearchGram.word)
+                          .where(SearchGram.gram.in_(sorted(grams(folded))),
+                                 func.length(SearchGram.word).between(*lengths))
+                          .group_by(SearchGram.word).having(func.count() >= needed))
+        else:
+            candidates = select(SearchWord.word).where(
+                func.length(SearchWord.word).between(*lengths))
+        return within(folded, connection.execute(candidates).scalars(), distance)
 
     return expand
 
@@ -98,64 +147,34 @@ def _expander(connection: Connection):
 # Facets and filters
 
 
-def _keyword_values(dialect: str):
-    """The keywords of the dataset in the enclosing query, as a table of ``value``."""
-    if dialect == "sqlite":
-        return func.json_each(Dataset.catalogue, "$.keyword").table_valued("value")
-    return func.json_array_elements_text(
-        Dataset.catalogue.op("->")("keyword")).table_valued("value")
-
-
-def _scalar(name: str) -> ColumnElement:
-    if name == "visibility":
-        return Dataset.visibility
-    if name == "publisher":
-        return Dataset.catalogue[("publisher", "name")].as_string()
-    return Dataset.catalogue[name].as_string()
-
-
 def _filters(args: Mapping[str, Any]) -> list[ColumnElement]:
+    """Each filter given: the entry holds that facet value (none does, if it is unknown)."""
     conditions = []
     for name in FACETS:
-        value = args.get(name)
-        if value is None:
-            continue
-        if name == "keyword":
-            keywords = _keyword_values(db.session.connection().dialect.name)
-            conditions.append(exists(select(1).select_from(keywords)
-                                     .where(keywords.c.value == value)))
-        else:
-            conditions.append(_scalar(name) == value)
+        if args.get(name) is not None:
+            value = (select(cast(SearchFacetValue.id, String)).where(
+                SearchFacetValue.key == value_key(name, args[name])).scalar_subquery())
+            conditions.append(SearchEntry.facets.contains(literal(" ") + value + " "))
     return conditions
 
 
-def _facets(connection: Connection, matched, params: dict) -> dict[str, list[dict]]:
-    """Every facet's values and counts in one statement over the matches, found once."""
-    found = select(matched.c.id).cte("found").prefix_with("MATERIALIZED")
-    branches = [_facet_branch(connection.dialect.name, name, found) for name in FACETS]
-    facets: dict[str, list[dict]] = {name: [] for name in FACETS}
-    for name, value, number in connection.execute(union_all(*branches), params):
-        facets[name].append({"value": value, "count": number})
-    return facets
+def _facets(connection: Connection, facets: str | None) -> dict[str, list[dict]]:
+    """The most common values of each facet, counted from the value ids of every match."""
+    counts = Counter(facets.split()) if facets else Counter()
+    by_facet: dict[str, list[tuple[int, str]]] = {name: [] for name in FACETS}
+    for value_id, facet, value in _values(connection, [int(i) for i in counts]):
+        by_facet[facet].append((-counts[str(value_id)], value))
+    size = current_app.config["SEARCH_FACET_SIZE"]
+    return {name: [{"value": value, "count": -number}
+                   for number, value in heapq.nsmallest(size, values)]
+            for name, values in by_facet.items()}
 
 
-def _facet_branch(dialect: str, name: str, found) -> Select:
-    """The most common values of facet ``name`` among ``found``, with their counts."""
-    if name == "keyword":
-        values = _keyword_values(dialect)
-        source = (select(values.c.value.label("value"), Dataset.id).select_from(Dataset)
-                  .join(values, literal(True)).join(found, found.c.id == Dataset.id))
-    else:
-        source = select(_scalar(name).label("value"), Dataset.id).join(
-            found, found.c.id == Dataset.id)
-    counted = source.subquery()
-    number = func.count(func.distinct(counted.c.id))  # datasets, not repeated keywords
-    top = (select(literal(name, String).label("facet"), counted.c.value,
-                  number.label("count"))
-           .where(counted.c.value.is_not(None)).group_by(counted.c.value)
-           .order_by(number.desc(), counted.c.value)
-           .limit(current_app.config["SEARCH_FACET_SIZE"]).subquery())
-    return select(top.c.facet, top.c.value, top.c["count"])
+def _values(connection: Connection, ids: list[int]) -> Iterable[tuple[int, str, str]]:
+    for start in range(0, len(ids), 5000):  # within every database's limit of parameters
+        yield from connection.execute(
+            select(SearchFacetValue.id, SearchFacetValue.facet, SearchFacetValue.value)
+            .where(SearchFacetValue.id.in_(ids[start:start + 5000])))
 
 
 # Items

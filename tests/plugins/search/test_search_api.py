@@ -427,6 +427,20 @@ def test_reindex_rebuilds_the_index(fairhub_cli, api):
     assert found(steward, "azthna~2") == before["azthna~2"]
 
 
+def test_upgrading_indexes_the_datasets_already_there(fairhub_cli, api):
+    """The migration that added facet entries and letter pairs fills them from the index."""
+    steward = signed_in(api, "data-steward")
+    for body in CORPUS:
+        ok(steward.post("/api/datasets", json=body), 201)
+    probes = [{"query": q} for q in ("", "asthma", "asthna~", "azthna~2", "genetocs~")] + [
+        {"keyword": "respiratory"}, {"publisher": PUBLISHERS["geneva"]}, {"visibility": "public"}]
+    before = [search(steward, page_size=100, **probe) for probe in probes]
+    for args in (("db", "downgrade", "search_0001"), ("db", "upgrade")):
+        result = fairhub_cli(*args)
+        assert result.exit_code == 0, result.output
+    assert [search(steward, page_size=100, **probe) for probe in probes] == before
+
+
 def test_imported_datasets_are_searchable(fairhub_cli, api, tmp_path):
     path = tmp_path / "corpus.jsonl"
     path.write_text("\n".join(json.dumps(body) for body in CORPUS), encoding="utf-8")
