@@ -35,6 +35,9 @@ from .query import grams
 _WORD = re.compile(r"\w+")
 MAX_WORD = 64
 FACETS = ("keyword", "publisher", "license", "accessRights", "visibility")
+# The column of a search entry that holds the ids of each facet's values.
+ENTRY_COLUMNS = {"keyword": "keywords", "publisher": "facets", "license": "facets",
+                 "accessRights": "facets", "visibility": "facets"}
 
 
 def on_event(event: Event) -> None:
@@ -69,7 +72,7 @@ def _write_entries(connection, datasets: list) -> None:
     facets = {row.id: facet_values(row.visibility, row.catalogue) for row in datasets}
     ids = value_ids(connection, {pair for pairs in facets.values() for pair in pairs})
     connection.execute(insert(SearchEntry), [
-        entry(row.id, row.visibility, [ids[pair] for pair in facets[row.id]])
+        entry(row.id, row.visibility, [(pair[0], ids[pair]) for pair in facets[row.id]])
         for row in datasets])
 
 
@@ -121,10 +124,14 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def entry(dataset_id: int, visibility: str, value_ids: Iterable[int]) -> dict:
-    """The search entry of a dataset: its visibility and the ids of its facet values."""
+def entry(dataset_id: int, visibility: str, value_ids: Iterable[tuple[str, int]]) -> dict:
+    """The search entry of a dataset: its visibility and the ids of its facet values, given
+    as ``(facet, id)``."""
+    columns: dict[str, list[str]] = {"facets": [], "keywords": []}
+    for facet, value_id in value_ids:
+        columns[ENTRY_COLUMNS[facet]].append(str(value_id))
     return {"dataset_id": dataset_id, "visibility": visibility,
-            "facets": f" {' '.join(str(i) for i in value_ids)} "}
+            **{column: f" {' '.join(ids)} " for column, ids in columns.items()}}
 
 
 def facet_values(visibility: str, catalogue: dict) -> list[tuple[str, str]]:
@@ -149,7 +156,8 @@ def value_ids(connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, s
     """The ids of facet values ``(facet, value)``, adding the values not yet known."""
     keys = {value_key(*pair): pair for pair in pairs}
     _insert_new(connection, SearchFacetValue, [
-        {"key": key, "facet": facet, "value": value} for key, (facet, value) in sorted(keys.items())])
+        {"key": key, "facet": facet, "value": value}
+        for key, (facet, value) in sorted(keys.items())])
     found = {}
     for start in range(0, len(keys), 5000):  # within every database's limit of parameters
         found.update(connection.execute(

@@ -49,9 +49,11 @@ class SearchEntry(db.Model):
     dataset_id: Mapped[int] = mapped_column(
         ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     visibility: Mapped[str] = mapped_column(String(16))
-    # " 3 17 42 " (search_facet_values ids): the database concatenates those of every match in
-    # one pass, where counting a row per dataset and value would sort them all.
+    # " 3 17 42 " (search_facet_values ids), the keywords apart from the other facets, whose
+    # few combinations many datasets share: a search concatenates those of every match in one
+    # pass and counts each combination once (counting rows of dataset and value would sort).
     facets: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(Text)
 
 
 class SearchFacetValue(db.Model):

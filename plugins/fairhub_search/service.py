@@ -43,7 +43,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from fairhub import Actor, db, utcnow
 
 from .backends import index_for
-from .indexer import FACETS, fold, value_key
+from .indexer import ENTRY_COLUMNS, FACETS, fold, value_key
 from .models import SearchEntry, SearchFacetValue, SearchGram, SearchLog, SearchWord
 from .query import Node, grams, parse, shared_grams, within
 
@@ -70,35 +70,38 @@ def search(actor: Actor, args: Mapping[str, Any]) -> dict:
     result["paging"]["total"] = summary.total
     result["items"] = _items(connection, ranked, index.highlights(
         connection, node, expand, [r.id for r in ranked]) if node and ranked else {})
-    result["facets"] = _facets(connection, summary.facets)
+    result["facets"] = _facets(connection, summary.facets, summary.keywords)
     return result
 
 
 def _found(actor: Actor, node: Node | None, index, expand, args: Mapping) -> Select | None:
-    """The ``(id, score, facets)`` of every visible, filtered match; None if none can match."""
+    """The ``(id, score, facets, keywords)`` of every visible, filtered match; None if none
+    can match."""
     conditions = [_visible(access.audience(actor)), *_filters(args)]
+    entry = SearchEntry.dataset_id.label("id"), SearchEntry.facets, SearchEntry.keywords
     if node is None:
-        return select(SearchEntry.dataset_id.label("id"), literal(1.0).label("score"),
-                      SearchEntry.facets).where(*conditions)
+        return select(*entry, literal(1.0).label("score")).where(*conditions)
     hits = index.hits(node, expand)
     if hits is None:
         return None
-    return (select(SearchEntry.dataset_id.label("id"), hits.c.score, SearchEntry.facets)
+    return (select(*entry, hits.c.score)
             .join(hits, hits.c.dataset_id == SearchEntry.dataset_id).where(*conditions))
 
 
 def _page_and_summary(found: Select, size: int, offset: int):
-    """The page's ``(id, score)`` rows, then one row with the ``total`` and the ``facets`` of
-    every match, all from the matches found once."""
+    """The page's ``(id, score)`` rows, then one row with the ``total`` and the ``facets``
+    and ``keywords`` of every match, all from the matches found once."""
     matches = found.cte("found").prefix_with("MATERIALIZED")
     page = (select(matches.c.id, matches.c.score)
             .order_by(matches.c.score.desc(), matches.c.id).limit(size).offset(offset)
             .subquery("page"))
+    nothing = cast(null(), Text)
     return union_all(
         select(page.c.id, page.c.score, cast(null(), Integer).label("total"),
-               cast(null(), Text).label("facets")),
+               nothing.label("facets"), nothing.label("keywords")),
         select(cast(null(), Integer), cast(null(), Float), func.count(),
-               func.aggregate_strings(matches.c.facets, "")))
+               func.aggregate_strings(matches.c.facets, ","),
+               func.aggregate_strings(matches.c.keywords, ",")))
 
 
 @functools.cache
@@ -154,13 +157,19 @@ def _filters(args: Mapping[str, Any]) -> list[ColumnElement]:
         if args.get(name) is not None:
             value = (select(cast(SearchFacetValue.id, String)).where(
                 SearchFacetValue.key == value_key(name, args[name])).scalar_subquery())
-            conditions.append(SearchEntry.facets.contains(literal(" ") + value + " "))
+            column = getattr(SearchEntry, ENTRY_COLUMNS[name])
+            conditions.append(column.contains(literal(" ") + value + " "))
     return conditions
 
 
-def _facets(connection: Connection, facets: str | None) -> dict[str, list[dict]]:
-    """The most common values of each facet, counted from the value ids of every match."""
-    counts = Counter(facets.split()) if facets else Counter()
+def _facets(connection: Connection, *columns: str | None) -> dict[str, list[dict]]:
+    """The most common values of each facet, counted from the entry columns of every match
+    (``" 1 2 , 1 3 , 1 2 "``): each combination of ids once, then the ids in it."""
+    counts: Counter[str] = Counter()
+    for column in columns:
+        for ids, number in Counter((column or "").split(",")).items():
+            for value_id in ids.split():
+                counts[value_id] += number
     by_facet: dict[str, list[tuple[int, str]]] = {name: [] for name in FACETS}
     for value_id, facet, value in _values(connection, [int(i) for i in counts]):
         by_facet[facet].append((-counts[str(value_id)], value))

@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('dataset_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('visibility', sa.String(length=16), nullable=False),
     sa.Column('facets', sa.Text(), nullable=False),
+    sa.Column('keywords', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_search_entries_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('dataset_id', name=op.f('pk_search_entries'))
     )
@@ -62,7 +63,7 @@ def _fill(connection, entries, values, letter_pairs):
             found = sa.select(values.c.key, values.c.id).where(values.c.id > before)
             ids.update((new[key], id_) for key, id_ in connection.execute(found))
         connection.execute(entries.insert(), [
-            entry(row.id, row.visibility, [ids[pair] for pair in facets[row.id]])
+            entry(row.id, row.visibility, [(pair[0], ids[pair]) for pair in facets[row.id]])
             for row in rows])
         last = rows[-1].id
     words = sa.table('search_words', sa.column('word', sa.String))
