@@ -9,21 +9,29 @@ parameter ``user_id`` (see :func:`params`), so a request spends no time building
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Row,
+    Select,
+    String,
+    and_,
     bindparam,
     exists,
     false,
     func,
+    literal,
     or_,
     select,
     true,
+    union,
     union_all,
 )
 
-from fairhub import Actor, Forbidden, GroupMember, User, db
+from fairhub import Actor, Forbidden, GroupMember, User, db, read_connection
 
 from .models import VISIBILITIES, Dataset, DatasetCount, Grant
 
@@ -41,10 +49,18 @@ USER_ID = bindparam("user_id", type_=Integer)
 # A grant held by the caller, directly or through one of their groups.
 _HELD = or_(Grant.user_id == USER_ID, Grant.group_id.in_(
     select(GroupMember.group_id).where(GroupMember.user_id == USER_ID).scalar_subquery()))
+
+
+def one_of(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column`` equal to one of ``values``, written out: unlike ``IN``, it binds no list,
+    which SQLAlchemy would expand into the statement at every execution."""
+    return or_(*(column == value for value in values))
+
+
 # What each kind of caller sees (see :func:`audience`).
 FILTERS: dict[str, ColumnElement[bool]] = {
     "everything": true(),
-    "signed-in": or_(Dataset.visibility.in_(("internal", "public")),
+    "signed-in": or_(one_of(Dataset.visibility, ("internal", "public")),
                      exists().where(Grant.dataset_id == Dataset.id, _HELD)),
     "public": Dataset.visibility == "public",
     "nothing": false(),
@@ -71,10 +87,18 @@ def params(actor: Actor, **more: object) -> dict:
     return {"user_id": actor.user_id, **more}
 
 
+# The grants the caller holds, directly or through a group: driven by the caller's user id,
+# so that counting them reads the caller's grants rather than every private dataset.
+_HELD_DATASETS = union(
+    select(Grant.dataset_id).where(Grant.user_id == USER_ID),
+    select(Grant.dataset_id).join(GroupMember, GroupMember.group_id == Grant.group_id)
+    .where(GroupMember.user_id == USER_ID)).subquery()
 _COUNTS = select(DatasetCount.visibility, DatasetCount.datasets)
-_PRIVATE_SHARED = (select(func.count(func.distinct(Grant.dataset_id)))
-                   .join(Dataset, Dataset.id == Grant.dataset_id)
-                   .where(Dataset.visibility == "private", _HELD))
+# The counts, and the private datasets shared with the caller as the row ``shared``.
+_COUNTS_AND_SHARED = union_all(_COUNTS, (
+    select(literal("shared", String), func.count())
+    .select_from(_HELD_DATASETS).join(Dataset, Dataset.id == _HELD_DATASETS.c.dataset_id)
+    .where(Dataset.visibility == "private")))
 
 
 def visible_count(actor: Actor, visibility: str | None = None) -> int:
@@ -84,12 +108,12 @@ def visible_count(actor: Actor, visibility: str | None = None) -> int:
     wanted = [visibility] if visibility else list(VISIBILITIES)
     shown = {"everything": wanted, "signed-in": [v for v in wanted if v != "private"],
              "public": [v for v in wanted if v == "public"], "nothing": []}[kind]
-    connection = db.session.connection()
-    counts = dict(connection.execute(_COUNTS).all())
-    total = sum(counts.get(v, 0) for v in shown)
     if kind == "signed-in" and "private" in wanted:
-        total += connection.execute(_PRIVATE_SHARED, params(actor)).scalar_one()
-    return total
+        shown.append("shared")
+        counts = dict(read_connection().execute(_COUNTS_AND_SHARED, params(actor)).all())
+    else:
+        counts = dict(read_connection().execute(_COUNTS).all())
+    return sum(counts.get(v, 0) for v in shown)
 
 
 _LEVELS = select(Grant.level).where(Grant.dataset_id == bindparam("dataset_id"), _HELD)
@@ -115,33 +139,49 @@ def require(actor: Actor, dataset: Dataset, capability: str) -> None:
                         f"{_VERBS[capability]} it.")
 
 
-def _approvers_statement():
-    ids, approving = bindparam("ids", expanding=True), CAPABILITIES["approve"]
-    direct = (select(Grant.dataset_id, Grant.user_id.label("user_id"))
-              .where(Grant.dataset_id.in_(ids), Grant.level.in_(approving),
-                     Grant.user_id.is_not(None)))
-    by_group = (select(Grant.dataset_id, GroupMember.user_id)
-                .join(GroupMember, GroupMember.group_id == Grant.group_id)
-                .where(Grant.dataset_id.in_(ids), Grant.level.in_(approving)))
-    pairs = union_all(direct, by_group).subquery()
-    return (select(pairs.c.dataset_id, User.uuid, User.email, User.first_name, User.last_name)
-            .distinct().join(User, User.id == pairs.c.user_id)
-            .where(User.approved.is_(True), User.archived.is_(False))
-            .order_by(pairs.c.dataset_id, User.email))
+_APPROVING_GRANT = Grant.__table__.alias("approving_grant")
+_APPROVING_MEMBER = GroupMember.__table__.alias("approving_member")
+_APPROVER = User.__table__.alias("approver")
 
 
-_APPROVERS = _approvers_statement()
+def with_approvers(query: Select, dataset_id: ColumnElement) -> Select:
+    """``query`` with the columns of each approver of the dataset ``dataset_id`` names:
+    approved, unarchived users who are owners or reviewers, directly or through a group.
+
+    Each dataset's row comes once per approver (a person holding two approving grants twice),
+    or once with null approver columns; order by ``APPROVER_ORDER`` and read the rows with
+    :func:`gather_approvers`.
+    """
+    grant, member, user = _APPROVING_GRANT, _APPROVING_MEMBER, _APPROVER
+    return (
+        query.add_columns(user.c.uuid.label("approver_uuid"), user.c.email.label("approver_email"),
+                          user.c.first_name.label("approver_first_name"),
+                          user.c.last_name.label("approver_last_name"))
+        .outerjoin(grant, and_(grant.c.dataset_id == dataset_id,
+                               one_of(grant.c.level, CAPABILITIES["approve"])))
+        .outerjoin(member, member.c.group_id == grant.c.group_id)
+        .outerjoin(user, and_(user.c.id == func.coalesce(grant.c.user_id, member.c.user_id),
+                              user.c.approved.is_(True), user.c.archived.is_(False)))
+    )
 
 
-def approvers(dataset_ids: list[int]) -> dict[int, list[dict]]:
-    """Each dataset's approvers: approved, unarchived users who are owners or reviewers,
-    directly or through a group."""
-    found: dict[int, list[dict]] = {dataset_id: [] for dataset_id in dataset_ids}
-    if dataset_ids:
-        rows = db.session.connection().execute(_APPROVERS, {"ids": dataset_ids})
-        for dataset_id, *columns in rows:
-            found[dataset_id].append(person(*columns))
-    return found
+APPROVER_ORDER = _APPROVER.c.email
+
+
+def gather_approvers(rows: Iterable[Row]) -> list[tuple[Row, list[dict]]]:
+    """The rows of a :func:`with_approvers` query, ordered by dataset, as (each dataset's first
+    row, its approvers in order, each once)."""
+    gathered: list[tuple[Row, list[dict]]] = []
+    seen: set[str] = set()
+    for row in rows:
+        if not gathered or gathered[-1][0].id != row.id:
+            gathered.append((row, []))
+            seen = set()
+        if row.approver_uuid is not None and row.approver_uuid not in seen:
+            seen.add(row.approver_uuid)
+            gathered[-1][1].append(person(row.approver_uuid, row.approver_email,
+                                          row.approver_first_name, row.approver_last_name))
+    return gathered
 
 
 def person(uuid: str, email: str, first_name: str | None, last_name: str | None) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Select, String, bindparam, insert, or_, select, update
+from sqlalchemy import JSON, Select, String, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +31,7 @@ from fairhub import (
     db,
     emit,
     flush_unique,
+    read_connection,
     utcnow,
 )
 
@@ -41,47 +42,58 @@ from .schemas import check_dictionary
 
 # Reading
 
-_PAGE = {kind: select(Dataset.id, Dataset.document).where(
-    condition, or_(bindparam("visibility", type_=String).is_(None),
-               Dataset.visibility == bindparam("visibility", type_=String)))
-    .order_by(Dataset.id).limit(bindparam("limit")).offset(bindparam("offset"))
-    for kind, condition in access.FILTERS.items()}
-_READ = {kind: select(Dataset.id, Dataset.version, Dataset.document)
-         .where(Dataset.code == bindparam("code"), condition)
+def _page(condition: Any) -> Select:
+    """One page of the datasets ``condition`` lets through, with their approvers."""
+    ids = (select(Dataset.id).where(condition, or_(
+        bindparam("visibility", type_=String).is_(None),
+        Dataset.visibility == bindparam("visibility", type_=String)))
+        .order_by(Dataset.id).limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    return (access.with_approvers(select(Dataset.id, Dataset.document)
+                                  .join(ids, ids.c.id == Dataset.id), Dataset.id)
+            .order_by(Dataset.id, access.APPROVER_ORDER))
+
+
+def _one(condition: Any) -> Select:
+    """The dataset ``condition`` names, with its approvers."""
+    return (access.with_approvers(select(Dataset.id, Dataset.version, Dataset.document)
+                                  .where(condition), Dataset.id)
+            .order_by(access.APPROVER_ORDER))
+
+
+_PAGE = {kind: _page(condition) for kind, condition in access.FILTERS.items()}
+_READ = {kind: _one(and_(Dataset.code == bindparam("code"), condition))
          for kind, condition in access.FILTERS.items()}
+_BY_ID = _one(Dataset.id == bindparam("id"))
 
 
 def list_datasets(actor: Actor, args: dict) -> str:
     """One page of the datasets ``actor`` may see, with their approvers, as JSON text."""
     page, size, visibility = args["page"], args["page_size"], args.get("visibility")
-    rows = db.session.connection().execute(_PAGE[access.audience(actor)], access.params(
-        actor, visibility=visibility, limit=size, offset=(page - 1) * size)).all()
-    found = access.approvers([row.id for row in rows])
+    rows = read_connection().execute(_PAGE[access.audience(actor)], access.params(
+        actor, visibility=visibility, limit=size, offset=(page - 1) * size))
+    items = ",".join(answer(row.document, approvers)
+                     for row, approvers in access.gather_approvers(rows))
     paging = {"total": access.visible_count(actor, visibility), "page": page, "page_size": size}
-    items = ",".join(answer(row.document, found[row.id]) for row in rows)
     return f'{{"items": [{items}], "paging": {json.dumps(paging)}}}'
 
 
 def read_dataset(actor: Actor, code: str) -> tuple[str, str]:
     """The GET answer for dataset ``code`` as JSON text, and its ETag (404 if unseen)."""
-    row = db.session.connection().execute(
-        _READ[access.audience(actor)], access.params(actor, code=code)).first()
-    if row is None:
+    rows = read_connection().execute(_READ[access.audience(actor)],
+                                     access.params(actor, code=code)).all()
+    if not rows:
         raise NotFound(f"Dataset {code!r} does not exist.")
-    return _answer(row)
-
-
-_BY_ID = select(Dataset.id, Dataset.version, Dataset.document).where(
-    Dataset.id == bindparam("id"))
+    return _answer(rows)
 
 
 def answer_by_id(dataset_id: int) -> tuple[str, str]:
-    """:func:`read_dataset`'s answer for a dataset just written."""
-    return _answer(db.session.connection().execute(_BY_ID, {"id": dataset_id}).one())
+    """:func:`read_dataset`'s answer for a dataset just written (read in the session)."""
+    return _answer(db.session.connection().execute(_BY_ID, {"id": dataset_id}).all())
 
 
-def _answer(row: Any) -> tuple[str, str]:
-    return answer(row.document, access.approvers([row.id])[row.id]), _tag(row.id, row.version)
+def _answer(rows: list) -> tuple[str, str]:
+    ((row, approvers),) = access.gather_approvers(rows)
+    return answer(row.document, approvers), _tag(row.id, row.version)
 
 
 def render(dataset: Dataset) -> None:

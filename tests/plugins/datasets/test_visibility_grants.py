@@ -327,3 +327,19 @@ def test_approvers_are_owners_and_reviewers_including_group_members(app, owned, 
     assert {a["email"] for a in listed} == expected
     ok(steward.client.post(f"/api/users/{leaver.uuid}/archive", json={"reason": "left"}))
     assert approver_emails(owned.client, "owned") == expected - {leaver.email}
+
+
+def test_approvers_come_once_each_by_email_and_each_dataset_has_its_own(app, owned, steward):
+    both, other = person(app), person(app)
+    grant(owned.client, "owned", user=both.uuid, level="reviewer")
+    make_group(steward.client, "reviewers", both, other)
+    grant(owned.client, "owned", group="reviewers", level="reviewer")
+    create(owned.client, code="second", visibility="private", catalogue=catalogue("Second"))
+    expected = sorted([owned.email, both.email, other.email])
+    read = ok(owned.client.get("/api/datasets/owned"))["approvers"]
+    assert [a["email"] for a in read] == expected
+    listed = {d["code"]: [a["email"] for a in d["approvers"]]
+              for d in ok(owned.client.get("/api/datasets"))["items"]}
+    assert listed == {"owned": expected, "second": [owned.email]}
+    patched = ok(owned.client.patch("/api/datasets/owned", json={"name": "Renamed"}))
+    assert [a["email"] for a in patched["approvers"]] == expected
