@@ -8,9 +8,11 @@
 The file is made up and the same for the same size: BENCH_LOAD_ROWS rows (1,000,000) of ten
 columns of every dictionary type, with quoted commas, empty cells and booleans spelled three
 ways. `load_csv` and the COPY are timed in this process; `sqlite-utils` runs as its command
-(its start-up, a fraction of a second, is in its time). PostgreSQL is BENCH_DATABASE_URL, else
-the local server the tests use; the bench works in a schema of its own and drops it. When
-PostgreSQL cannot be reached its figure is skipped with a message.
+(its start-up, a fraction of a second, is in its time). On PostgreSQL the two sides take turns
+BENCH_LOAD_REPEAT (3) times and the best of each counts; on SQLite each runs once, as
+`sqlite-utils` takes minutes. PostgreSQL is BENCH_DATABASE_URL, else the local server the tests
+use; the bench works in a schema of its own and drops it. When PostgreSQL cannot be reached its
+figure is skipped with a message.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_LOAD_ROWS", "1000000"))
+REPEAT = int(os.environ.get("BENCH_LOAD_REPEAT", "3"))
 POSTGRES_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGETS = {"sqlite": 0.5, "postgresql": 0.3}
 FIELDS = [
@@ -110,6 +113,7 @@ def copy_rate(url: str, schema: str, path: Path) -> float:
 
     columns = ", ".join(f'"{f["name"]}" {PG_TYPES[f["type"]]}' for f in FIELDS)
     with psycopg.connect(url) as connection:
+        connection.execute(f'DROP TABLE IF EXISTS "{schema}".copied')
         connection.execute(f'CREATE TABLE "{schema}".copied ({columns})')
         start = time.perf_counter()
         sql = f'COPY "{schema}".copied FROM STDIN (FORMAT csv, HEADER true)'
@@ -132,7 +136,11 @@ def postgresql(path: Path) -> tuple[float, float] | None:
         print(f"PostgreSQL at {POSTGRES_URL} cannot be reached ({exc}); its figure is skipped")
         return None
     try:
-        return fairhub_rate(POSTGRES_URL, schema, path), copy_rate(POSTGRES_URL, schema, path)
+        # The two sides take turns, the best of each counts: a busy neighbour slows one run,
+        # not the figure.
+        rates = [(fairhub_rate(POSTGRES_URL, schema, path), copy_rate(POSTGRES_URL, schema, path))
+                 for _ in range(REPEAT)]
+        return max(ours for ours, _ in rates), max(copied for _, copied in rates)
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
