@@ -95,6 +95,13 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's ``arguments``; a schema class is made into its instance once here,
+        where the parser would make a new one for every request."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     @staticmethod
     def public(func):
         """Open a route to anyone, signed in or not.
@@ -177,14 +184,16 @@ def _timestamp_or_fail(value: Any) -> str | None:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable.")
 
 
+_ENCODER = json.JSONEncoder(default=_timestamp_or_fail, separators=(",", ":"))
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     """A ready JSON answer for a body already in the shape its route's schema documents.
 
     For hot routes: the schema's dump is skipped, so the body must hold exactly the documented
     keys, with times as datetimes (written as :func:`timestamp` writes them).
     """
-    return Response(json.dumps(body, default=_timestamp_or_fail, separators=(",", ":")),
-                    status=status, mimetype="application/json")
+    return Response(_ENCODER.encode(body), status=status, mimetype="application/json")
 
 
 class Timestamp(ma.fields.DateTime):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 
 import marshmallow as ma
 from flask import Response, current_app
@@ -51,10 +52,11 @@ class Health(MethodView):
         """Report the service status, its version and whether the database answers."""
         ok = database_ok()
         # A ready response: the schemas above document it, dumping adds nothing.
-        return Response(_body(ok), status=200 if ok else 503, mimetype="application/json")
+        return Response(_body(current_app.config["API_VERSION"], ok),
+                        status=200 if ok else 503, mimetype="application/json")
 
 
-def _body(ok: bool) -> str:
+@lru_cache(maxsize=8)
+def _body(version: str, ok: bool) -> str:
     status = "ok" if ok else "unavailable"
-    return json.dumps({"status": status, "version": current_app.config["API_VERSION"],
-                       "database": {"status": status}})
+    return json.dumps({"status": status, "version": version, "database": {"status": status}})
