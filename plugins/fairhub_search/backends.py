@@ -3,19 +3,24 @@
 - SQLite: an FTS5 table over ``search_documents`` (external content, kept by triggers),
   tokenized with Porter stemming over ``unicode61`` with accents removed; ranked by ``bm25``
   with the configured weights.
-- PostgreSQL: a ``tsvector`` column kept by a trigger (English stemming over ``unaccent``, each
-  kind of text weighted A to D), with a GIN index; ranked by ``ts_rank``.
+- PostgreSQL: a ``tsvector`` column of ``search_entries`` kept by a trigger from the entry's
+  document (English stemming over ``unaccent``, stop words kept as SQLite keeps them, each
+  kind of text weighted A to D), with a GIN index; ranked by ``ts_rank``. It sits in the
+  narrow entries, beside what a search filters and counts by, so a search reads one row per
+  match. (Revision search_0001 kept it in ``search_documents``, without stop words.)
 
-Both compile the same query tree (:mod:`.query`) into a condition with bound parameters only.
+Both compile the same query tree (:mod:`.query`) into a condition with bound parameters only,
+and answer the entries of the matches with a ``score``.
 """
 from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     bindparam,
     func,
@@ -27,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from .models import COLUMNS, SearchDocument
+from .models import COLUMNS, SearchDocument, SearchEntry
 from .query import And, Node, Not, Or, Phrase, Term, to_fts5, words
 
 # Which document columns a ``field:`` term searches.
@@ -38,7 +43,10 @@ FIELD_COLUMNS = {"title": "title", "description": "description", "keyword": "key
 PG_LABELS = {"title": "A", "keyword": "B", "publisher": "B", "creator": "B", "description": "C",
              "dictionary": "C", "field_names": "D", "field_text": "D", "extra": "D"}
 Expand = Callable[[str, int], list[str]]
-HEADLINE_CONFIG = "search_headline"  # PostgreSQL: english over unaccent (see _pg_ddl)
+# PostgreSQL text search configurations (see _pg_ddl): English stemming without stop words,
+# and the same over unaccent for highlights, so that ts_headline marks "Café" for "cafe"
+# while showing the text as it is.
+TEXT_CONFIG, HEADLINE_CONFIG = "search_english", "search_headline"
 # Where the database marks a matched word; the text is HTML-escaped, then these become <em>.
 OPEN, CLOSE = "\ue000", "\ue001"
 
@@ -51,14 +59,31 @@ def marked(text: str | None) -> str | None:
 
 
 def create_index(connection: Connection) -> None:
-    """Create the index over ``search_documents`` (migrations, and tests' create_all)."""
-    for statement in (_SQLITE_DDL if connection.dialect.name == "sqlite" else _PG_DDL):
+    """Create the index over ``search_documents`` as revision search_0001 made it."""
+    for statement in (_SQLITE_DDL if connection.dialect.name == "sqlite" else _PG_DDL_0001):
         connection.execute(text(statement))
 
 
 def drop_index(connection: Connection) -> None:
-    for statement in (_SQLITE_DROP if connection.dialect.name == "sqlite" else _PG_DROP):
+    """Drop what :func:`create_index` made but the tables."""
+    for statement in (_SQLITE_DROP if connection.dialect.name == "sqlite" else _PG_DROP_0001):
         connection.execute(text(statement))
+
+
+def move_vectors(connection: Connection) -> None:
+    """PostgreSQL: move the vectors from ``search_documents`` to ``search_entries`` (revision
+    search_0002; SQLite's index stays as it is). Entries written afterwards get theirs."""
+    if connection.dialect.name != "sqlite":
+        for statement in [*_PG_DROP_0001, *_PG_DDL]:
+            connection.execute(text(statement))
+
+
+def move_vectors_back(connection: Connection) -> None:
+    """Undo :func:`move_vectors`, refilling the vectors of ``search_documents``."""
+    if connection.dialect.name != "sqlite":
+        for statement in [*_PG_DROP, *_PG_DDL_0001,
+                          "UPDATE search_documents SET dataset_id = dataset_id"]:
+            connection.execute(text(statement))
 
 
 def _sqlite_ddl() -> list[str]:
@@ -78,31 +103,62 @@ def _sqlite_ddl() -> list[str]:
     ]
 
 
+def _vector(config: str, row: str) -> str:
+    """The weighted vector of the document ``row`` as SQL."""
+    return " || ".join(
+        f"setweight(to_tsvector('{config}', public.unaccent(coalesce({row}.{c}, ''))), "
+        f"'{label}')" for c, label in PG_LABELS.items())
+
+
+_WORD_TYPES = "asciihword, asciiword, hword, hword_asciipart, hword_part, word"
+
+
 def _pg_ddl() -> list[str]:
-    vector = " || ".join(
-        f"setweight(to_tsvector('english', public.unaccent(coalesce(NEW.{c}, ''))), '{label}')"
-        for c, label in PG_LABELS.items())
+    return [
+        "CREATE TEXT SEARCH DICTIONARY search_stem (TEMPLATE = snowball, Language = english)",
+        f"CREATE TEXT SEARCH CONFIGURATION {TEXT_CONFIG} (COPY = pg_catalog.english)",
+        f"ALTER TEXT SEARCH CONFIGURATION {TEXT_CONFIG} ALTER MAPPING FOR {_WORD_TYPES} "
+        "WITH search_stem",
+        f"CREATE TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} (COPY = pg_catalog.english)",
+        f"ALTER TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} ALTER MAPPING FOR {_WORD_TYPES} "
+        "WITH public.unaccent, search_stem",
+        "ALTER TABLE search_entries ADD COLUMN tsv tsvector",
+        "CREATE INDEX ix_search_entries_tsv ON search_entries USING gin (tsv)",
+        "CREATE FUNCTION search_entries_tsv() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"SELECT {_vector(TEXT_CONFIG, 'd')} INTO NEW.tsv FROM search_documents d "
+        "WHERE d.dataset_id = NEW.dataset_id; RETURN NEW; END $$",
+        "CREATE TRIGGER search_entries_tsv BEFORE INSERT OR UPDATE ON search_entries "
+        "FOR EACH ROW EXECUTE FUNCTION search_entries_tsv()",
+    ]
+
+
+def _pg_ddl_0001() -> list[str]:
     return [
         "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public",
         "ALTER TABLE search_documents ADD COLUMN tsv tsvector",
         "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
         "CREATE FUNCTION search_documents_tsv() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN NEW.tsv := {vector}; RETURN NEW; END $$",
+        f"BEGIN NEW.tsv := {_vector('english', 'NEW')}; RETURN NEW; END $$",
         "CREATE TRIGGER search_documents_tsv BEFORE INSERT OR UPDATE ON search_documents "
         "FOR EACH ROW EXECUTE FUNCTION search_documents_tsv()",
-        # Highlights: english with accents removed word by word, so ts_headline marks "Café"
-        # for "cafe" while showing the text as it is.
         f"CREATE TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} (COPY = pg_catalog.english)",
-        f"ALTER TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} ALTER MAPPING FOR asciihword, "
-        "asciiword, hword, hword_asciipart, hword_part, word WITH public.unaccent, english_stem",
+        f"ALTER TEXT SEARCH CONFIGURATION {HEADLINE_CONFIG} ALTER MAPPING FOR {_WORD_TYPES} "
+        "WITH public.unaccent, english_stem",
     ]
 
 
-_SQLITE_DDL, _PG_DDL = _sqlite_ddl(), _pg_ddl()
+_SQLITE_DDL, _PG_DDL, _PG_DDL_0001 = _sqlite_ddl(), _pg_ddl(), _pg_ddl_0001()
 _SQLITE_DROP = ["DROP TABLE IF EXISTS search_fts"]
-_PG_DROP = ["DROP TRIGGER IF EXISTS search_documents_tsv ON search_documents",
-            "DROP FUNCTION IF EXISTS search_documents_tsv()",
-            f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {HEADLINE_CONFIG}"]
+_PG_DROP_0001 = ["DROP TRIGGER IF EXISTS search_documents_tsv ON search_documents",
+                 "DROP FUNCTION IF EXISTS search_documents_tsv()",
+                 "ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv",
+                 f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {HEADLINE_CONFIG}"]
+_PG_DROP = ["DROP TRIGGER IF EXISTS search_entries_tsv ON search_entries",
+            "DROP FUNCTION IF EXISTS search_entries_tsv()",
+            "ALTER TABLE search_entries DROP COLUMN IF EXISTS tsv",
+            f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {HEADLINE_CONFIG}",
+            f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {TEXT_CONFIG}",
+            "DROP TEXT SEARCH DICTIONARY IF EXISTS search_stem"]
 
 
 # Matching
@@ -114,18 +170,20 @@ class SqliteIndex:
     def __init__(self, weights: Mapping[str, float]) -> None:
         self.weights = [float(weights.get(c, 1.0)) for c in COLUMNS]
 
-    def hits(self, node: Node, expand: Expand):
-        """``(dataset_id, score)`` of every document matching ``node``, as a subquery; None
-        when nothing can match."""
+    def found(self, node: Node, expand: Expand, columns: Sequence) -> Select | None:
+        """``columns`` of the entries of the documents matching ``node``, and their ``score``;
+        None when nothing can match."""
         expression = to_fts5(node, expand, FIELD_COLUMNS)
         if expression is None:
             return None
         weights = ", ".join(str(w) for w in self.weights)
-        return (text(f"SELECT rowid AS dataset_id, -bm25(search_fts, {weights}) AS score "
+        hits = (text(f"SELECT rowid AS dataset_id, -bm25(search_fts, {weights}) AS score "
                      "FROM search_fts WHERE search_fts MATCH :match")
                 .bindparams(match=expression)
                 .columns(literal_column("dataset_id"), literal_column("score"))
                 .subquery("hits"))
+        return (select(*columns, hits.c.score)
+                .join(hits, hits.c.dataset_id == SearchEntry.dataset_id))
 
     def highlights(self, connection: Connection, node: Node, expand: Expand,
                    ids: list[int]) -> dict[int, dict]:
@@ -153,22 +211,25 @@ class PostgresIndex:
         scale = max(top.values()) or 1.0
         self.rank_weights = "{" + ",".join(f"{top[label] / scale:.4f}" for label in "DCBA") + "}"
 
-    def hits(self, node: Node, expand: Expand):
-        """``(dataset_id, score)`` of every document matching ``node``, as a subquery; None
-        when nothing can match."""
+    def found(self, node: Node, expand: Expand, columns: Sequence) -> Select | None:
+        """``columns`` of the entries of the documents matching ``node``, and their ``score``;
+        None when nothing can match."""
         condition = self._compile(node, expand)
         if condition is None or not words(node):
             return None
         rank = func.ts_rank(text(f"'{self.rank_weights}'::float4[]"), TSV,
-                            func.to_tsquery("english", self._any(node, expand)))
-        return (select(SearchDocument.dataset_id.label("dataset_id"), rank.label("score"))
-                .where(condition).subquery("hits"))
+                            _once(func.to_tsquery(TEXT_CONFIG, self._any(node, expand))))
+        found = select(*columns, rank.label("score")).where(condition)
+        if _fields(node):  # field: terms read the document's own columns
+            found = found.join(SearchDocument,
+                               SearchDocument.dataset_id == SearchEntry.dataset_id)
+        return found
 
     def highlights(self, connection: Connection, node: Node, expand: Expand,
                    ids: list[int]) -> dict[int, dict]:
         if not words(node) or not ids:
             return {}
-        query = func.to_tsquery(HEADLINE_CONFIG, self._any(node, expand))
+        query = _once(func.to_tsquery(HEADLINE_CONFIG, self._any(node, expand)))
         marks = f'StartSel="{OPEN}", StopSel="{CLOSE}"'
         options = f"{marks}, MaxWords=35, MinWords=15"
         rows = connection.execute(select(
@@ -185,7 +246,7 @@ class PostgresIndex:
         drop out of it, and the GIN index serves it); ``field:`` terms match their columns."""
         query = self._query(node, expand)
         if query is not None:
-            return TSV.bool_op("@@")(query)
+            return TSV.bool_op("@@")(_once(query))
         if isinstance(node, (Term, Phrase)):
             return self._field_match(node, expand)
         if isinstance(node, Not):
@@ -196,13 +257,13 @@ class PostgresIndex:
         plain = [q for q in (self._query(c, expand) for c in node.nodes) if q is not None]
         rest = [self._compile(c, expand) for c in node.nodes if self._query(c, expand) is None]
         if plain:
-            rest.insert(0, TSV.bool_op("@@")(functools.reduce(func.tsquery_and, plain)))
+            rest.insert(0, TSV.bool_op("@@")(_once(functools.reduce(func.tsquery_and, plain))))
         return and_(*rest)
 
     def _query(self, node: Node, expand: Expand) -> ColumnElement | None:
         """``node`` as one tsquery, or None if it holds a ``field:`` term."""
         if isinstance(node, Term):
-            return None if node.field else func.to_tsquery("english", self._terms(node, expand))
+            return None if node.field else func.to_tsquery(TEXT_CONFIG, self._terms(node, expand))
         if isinstance(node, Phrase):
             return None if node.field else self._phrase(node)
         if isinstance(node, Not):
@@ -216,14 +277,15 @@ class PostgresIndex:
 
     def _field_match(self, node: Term | Phrase, expand: Expand) -> ColumnElement:
         columns = [getattr(SearchDocument, c) for c in FIELD_COLUMNS[node.field].split()]
-        document = func.to_tsvector("english", func.public.unaccent(func.concat_ws(" ", *columns)))
+        document = func.to_tsvector(TEXT_CONFIG,
+                                    func.public.unaccent(func.concat_ws(" ", *columns)))
         query = (self._phrase(node) if isinstance(node, Phrase)
-                 else func.to_tsquery("english", self._terms(node, expand)))
-        return document.bool_op("@@")(query)
+                 else func.to_tsquery(TEXT_CONFIG, self._terms(node, expand)))
+        return document.bool_op("@@")(_once(query))
 
     @staticmethod
     def _phrase(node: Phrase) -> ColumnElement:
-        return func.phraseto_tsquery("english", func.public.unaccent(
+        return func.phraseto_tsquery(TEXT_CONFIG, func.public.unaccent(
             bindparam("w", " ".join(node.words), unique=True)))
 
     def _terms(self, term: Term, expand: Expand) -> ColumnElement:
@@ -245,7 +307,22 @@ class PostgresIndex:
         return func.concat_ws(" | ", *operands(node))
 
 
-TSV = literal_column("search_documents.tsv")
+TSV = literal_column("search_entries.tsv")
+
+
+def _once(query: ColumnElement) -> ColumnElement:
+    """``query`` computed once per statement, not once per row (``unaccent`` is not constant
+    for the planner, so a tsquery built with it would be parsed again for every row)."""
+    return select(query).scalar_subquery()
+
+
+def _fields(node: Node | None) -> bool:
+    """Whether ``node`` holds a ``field:`` term or phrase."""
+    if isinstance(node, (Term, Phrase)):
+        return node.field is not None
+    if isinstance(node, Not):
+        return _fields(node.node)
+    return isinstance(node, (And, Or)) and any(_fields(child) for child in node.nodes)
 
 
 def _operand(word: str, prefix: bool = False) -> ColumnElement:

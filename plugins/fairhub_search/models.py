@@ -1,9 +1,9 @@
 """The search plugin's tables: searchable text per dataset, what a search filters and counts
 by, the vocabulary, saved searches and the log of searches performed.
 
-The full-text index over ``search_documents`` is the database's own (see :mod:`.backends`): an
-FTS5 table kept by triggers on SQLite, a weighted ``tsvector`` column with a GIN index on
-PostgreSQL.
+The full-text index is the database's own (see :mod:`.backends`): an FTS5 table over
+``search_documents`` kept by triggers on SQLite, a weighted ``tsvector`` column of
+``search_entries`` with a GIN index on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -36,9 +36,6 @@ class SearchDocument(db.Model):
     field_text: Mapped[str] = mapped_column(Text, default="")
     extra: Mapped[str] = mapped_column(Text, default="")
 
-    # PostgreSQL's weighted vector and its index, kept by a trigger (see backends).
-    __table_args__ = ({"info": {"fairhub_unmodelled": ("tsv", "ix_search_documents_tsv")}},)
-
 
 class SearchEntry(db.Model):
     """What a search filters, counts and facets by, in one narrow row per dataset, written with
@@ -47,13 +44,18 @@ class SearchEntry(db.Model):
     __tablename__ = "search_entries"
 
     dataset_id: Mapped[int] = mapped_column(
-        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+        ForeignKey("search_documents.dataset_id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
     visibility: Mapped[str] = mapped_column(String(16))
     # " 3 17 42 " (search_facet_values ids), the keywords apart from the other facets, whose
     # few combinations many datasets share: a search concatenates those of every match in one
     # pass and counts each combination once (counting rows of dataset and value would sort).
     facets: Mapped[str] = mapped_column(Text)
     keywords: Mapped[str] = mapped_column(Text)
+
+    # PostgreSQL's weighted vector of the document and its index, kept by a trigger (see
+    # backends).
+    __table_args__ = ({"info": {"fairhub_unmodelled": ("tsv", "ix_search_entries_tsv")}},)
 
 
 class SearchFacetValue(db.Model):

@@ -29,16 +29,23 @@ def fairhub_init_app(app):
 
     app.extensions["fairhub"].pm.add_hookspecs(hookspecs)
     app.extensions["search"] = SearchLogBuffer(app, app.config["SEARCH_LOG_FLUSH_SECONDS"])
-    table = models.SearchDocument.__table__
-    if not event.contains(table, "after_create", _create_index):
-        event.listen(table, "after_create", _create_index)
+    # Tables made without the migrations (tests) get the index too, built the same way.
+    for table, build in ((models.SearchDocument.__table__, _create_index),
+                         (models.SearchEntry.__table__, _move_vectors)):
+        if not event.contains(table, "after_create", build):
+            event.listen(table, "after_create", build)
 
 
 def _create_index(target, connection, **_):
-    """Tables made without the migrations (tests) get the index too."""
     from .backends import create_index
 
     create_index(connection)
+
+
+def _move_vectors(target, connection, **_):
+    from .backends import move_vectors
+
+    move_vectors(connection)
 
 
 @hookimpl

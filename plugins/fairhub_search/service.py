@@ -81,11 +81,8 @@ def _found(actor: Actor, node: Node | None, index, expand, args: Mapping) -> Sel
     entry = SearchEntry.dataset_id.label("id"), SearchEntry.facets, SearchEntry.keywords
     if node is None:
         return select(*entry, literal(1.0).label("score")).where(*conditions)
-    hits = index.hits(node, expand)
-    if hits is None:
-        return None
-    return (select(*entry, hits.c.score)
-            .join(hits, hits.c.dataset_id == SearchEntry.dataset_id).where(*conditions))
+    found = index.found(node, expand, entry)
+    return None if found is None else found.where(*conditions)
 
 
 def _page_and_summary(found: Select, size: int, offset: int):

@@ -1,4 +1,4 @@
-"""Search: entries (visibility and facet values per dataset), facet values, letter pairs of words
+"""Search: entries (visibility, facet values and, on PostgreSQL, the vector per dataset), facet values, letter pairs of words
 
 Revision ID: search_0002
 Revises: search_0001
@@ -7,6 +7,7 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
+from fairhub_search.backends import move_vectors, move_vectors_back
 from fairhub_search.indexer import entry, facet_values, value_key
 from fairhub_search.query import grams
 
@@ -25,7 +26,7 @@ def upgrade():
     sa.Column('visibility', sa.String(length=16), nullable=False),
     sa.Column('facets', sa.Text(), nullable=False),
     sa.Column('keywords', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_search_entries_dataset_id_datasets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['dataset_id'], ['search_documents.dataset_id'], name=op.f('fk_search_entries_dataset_id_search_documents'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('dataset_id', name=op.f('pk_search_entries'))
     )
     values = op.create_table('search_facet_values',
@@ -43,6 +44,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('gram', 'word', name=op.f('pk_search_grams')),
     sqlite_with_rowid=False
     )
+    move_vectors(op.get_bind())
     _fill(op.get_bind(), entries, values, letter_pairs)
 
 
@@ -76,6 +78,7 @@ def _fill(connection, entries, values, letter_pairs):
 
 
 def downgrade():
+    move_vectors_back(op.get_bind())
     op.drop_table('search_grams')
     op.drop_table('search_facet_values')
     op.drop_table('search_entries')

@@ -199,7 +199,11 @@ MATCHES = [
     ("admission", {"air_pollution"}),
     ("Children", {"asthma_cohort"}),
     ("nothingmatchesthis", set()),
-    # Stop words in the query do not keep the other words from matching.
+    # Stop words match as other words do, on both databases.
+    ("the", {"asthma_cohort", "allergy_registry", "air_pollution", "sleep_shift",
+             "dementia_trial", "diabetes_study"}),
+    ('"and the genetics"', {"diabetes_study"}),
+    ('"the and genetics"', set()),
     ("the genetics of obesity", {"diabetes_study"}),
     ("patients with eczema", {"allergy_registry"}),
     ('"patients with eczema"', {"allergy_registry"}),
