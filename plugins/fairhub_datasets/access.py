@@ -31,7 +31,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from fairhub import Actor, Forbidden, GroupMember, User, db, read_connection
+from fairhub import Actor, DirectSelect, Forbidden, GroupMember, User, db
 
 from .models import VISIBILITIES, Dataset, DatasetCount, Grant
 
@@ -95,10 +95,11 @@ _HELD_DATASETS = union(
     .where(GroupMember.user_id == USER_ID)).subquery()
 _COUNTS = select(DatasetCount.visibility, DatasetCount.datasets)
 # The counts, and the private datasets shared with the caller as the row ``shared``.
-_COUNTS_AND_SHARED = union_all(_COUNTS, (
+_COUNTS_AND_SHARED = DirectSelect(union_all(_COUNTS, (
     select(literal("shared", String), func.count())
     .select_from(_HELD_DATASETS).join(Dataset, Dataset.id == _HELD_DATASETS.c.dataset_id)
-    .where(Dataset.visibility == "private")))
+    .where(Dataset.visibility == "private"))))
+_COUNTS = DirectSelect(_COUNTS)
 
 
 def visible_count(actor: Actor, visibility: str | None = None) -> int:
@@ -110,9 +111,9 @@ def visible_count(actor: Actor, visibility: str | None = None) -> int:
              "public": [v for v in wanted if v == "public"], "nothing": []}[kind]
     if kind == "signed-in" and "private" in wanted:
         shown.append("shared")
-        counts = dict(read_connection().execute(_COUNTS_AND_SHARED, params(actor)).all())
+        counts = dict(_COUNTS_AND_SHARED.all(params(actor)))
     else:
-        counts = dict(read_connection().execute(_COUNTS).all())
+        counts = dict(_COUNTS.all())
     return sum(counts.get(v, 0) for v in shown)
 
 

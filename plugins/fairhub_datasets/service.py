@@ -30,8 +30,8 @@ from fairhub import (
     ValidationError,
     db,
     emit,
+    DirectSelect,
     flush_unique,
-    read_connection,
     utcnow,
 )
 
@@ -60,8 +60,8 @@ def _one(condition: Any) -> Select:
             .order_by(access.APPROVER_ORDER))
 
 
-_PAGE = {kind: _page(condition) for kind, condition in access.FILTERS.items()}
-_READ = {kind: _one(and_(Dataset.code == bindparam("code"), condition))
+_PAGE = {kind: DirectSelect(_page(condition)) for kind, condition in access.FILTERS.items()}
+_READ = {kind: DirectSelect(_one(and_(Dataset.code == bindparam("code"), condition)))
          for kind, condition in access.FILTERS.items()}
 _BY_ID = _one(Dataset.id == bindparam("id"))
 
@@ -69,7 +69,7 @@ _BY_ID = _one(Dataset.id == bindparam("id"))
 def list_datasets(actor: Actor, args: dict) -> str:
     """One page of the datasets ``actor`` may see, with their approvers, as JSON text."""
     page, size, visibility = args["page"], args["page_size"], args.get("visibility")
-    rows = read_connection().execute(_PAGE[access.audience(actor)], access.params(
+    rows = _PAGE[access.audience(actor)].all(access.params(
         actor, visibility=visibility, limit=size, offset=(page - 1) * size))
     items = ",".join(answer(row.document, approvers)
                      for row, approvers in access.gather_approvers(rows))
@@ -79,8 +79,7 @@ def list_datasets(actor: Actor, args: dict) -> str:
 
 def read_dataset(actor: Actor, code: str) -> tuple[str, str]:
     """The GET answer for dataset ``code`` as JSON text, and its ETag (404 if unseen)."""
-    rows = read_connection().execute(_READ[access.audience(actor)],
-                                     access.params(actor, code=code)).all()
+    rows = _READ[access.audience(actor)].all(access.params(actor, code=code))
     if not rows:
         raise NotFound(f"Dataset {code!r} does not exist.")
     return _answer(rows)

@@ -23,6 +23,7 @@ from fairhub.app import create_app  # noqa: E402
 from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
 from fairhub.db import (  # noqa: E402
+    DirectSelect,
     UTCDateTime,
     at_commit,
     db,
@@ -47,7 +48,8 @@ from fairhub.identity.models import Group, GroupMember, User  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 
 __all__ = [
-    "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "Event", "Forbidden",
+    "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "DirectSelect",
+    "Event", "Forbidden",
     "Group", "GroupMember", "JsonBoolean", "NotFound", "PageArgsSchema", "PagingSchema",
     "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests", "Unauthorized",
     "User", "UTCDateTime", "ValidationError", "at_commit", "create_app", "current_actor", "db",

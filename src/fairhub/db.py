@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
+from collections import namedtuple
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, current_app, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
@@ -143,6 +146,85 @@ def _close_reader(_error: BaseException | None = None) -> None:
     connection = g.pop(_READER, None)
     if connection is not None:
         connection.close()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # bound parameters in order, for positional drivers
+    defaults: dict[str, Any]
+    binders: tuple[tuple[str, Callable], ...]
+    converters: tuple[tuple[int, Callable], ...]
+
+
+class DirectSelect:
+    """A Core SELECT for the statements every request runs (checking a token, reading a
+    dataset), run on the driver's cursor of :func:`read_connection`.
+
+    It is compiled once per dialect, and its rows are converted by the types of its columns,
+    as SQLAlchemy's execution would do, without the rest of that execution's bookkeeping,
+    which costs more than such statements themselves. Rows are named tuples of the selected
+    columns' keys. IN lists are refused (SQLAlchemy rewrites them at every execution): write
+    equalities or bind one value.
+    """
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self.row = namedtuple("Row", [column.key for column in statement.selected_columns])
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def all(self, params: dict | None = None) -> list:
+        """Every row the statement selects with ``params``."""
+        connection = read_connection()
+        compiled = self._compiled.get(connection.dialect) or self._compile(connection.dialect)
+        values = {**compiled.defaults, **(params or {})}
+        for name, bind in compiled.binders:
+            values[name] = bind(values[name])
+        arguments = values if compiled.names is None else tuple(
+            values[name] for name in compiled.names)
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+            rows = cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as error:
+            if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
+                connection.invalidate(error)
+            raise
+        finally:
+            cursor.close()
+        if compiled.converters:
+            rows = [list(row) for row in rows]
+            for row in rows:
+                for index, convert in compiled.converters:
+                    row[index] = convert(row[index])
+        return [self.row(*row) for row in rows]
+
+    def first(self, params: dict | None = None) -> Any:
+        """The first row the statement selects with ``params``, or None."""
+        rows = self.all(params)
+        return rows[0] if rows else None
+
+    def _compile(self, dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("A DirectSelect cannot bind a list (IN); write equalities.")
+        binders = []
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binders.append((name, process))
+        converters = []
+        for index, column in enumerate(self.statement.selected_columns):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                converters.append((index, process))
+        result = _Compiled(
+            sql=compiled.string, names=tuple(compiled.positiontup) if dialect.positional
+            else None, defaults=dict(compiled.params), binders=tuple(binders),
+            converters=tuple(converters))
+        self._compiled[dialect] = result
+        return result
 
 
 def like_pattern(text: str) -> str:

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select, update
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import db, flush_unique, like_pattern, read_connection, utcnow
+from fairhub.db import DirectSelect, db, flush_unique, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
@@ -149,7 +149,7 @@ def _lookup() -> Select:
 _CHECKED = ("id", "secret_hash", "owner_id", "role", "valid_to", "allowed_ips", "single_use",
             "deactivated_at", "expired_at", "revoked_at", "used_at")
 _OWNER = {f"owner_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = _lookup()
+_LOOKUP = DirectSelect(_lookup())
 
 
 def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
@@ -164,11 +164,11 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
     token = None
     if _KEY.fullmatch(key):
-        token = read_connection().execute(_LOOKUP, {"key": key}).first()
+        token = _LOOKUP.first({"key": key})
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise Unauthorized("The API token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    owner = {name: token._mapping[label] for label, name in _OWNER.items()}
+    owner = {name: getattr(token, label) for label, name in _OWNER.items()}
     now = utcnow()
     problem = _rejection(token, owner, now, ip)
     if problem:

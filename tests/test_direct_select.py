@@ -1,0 +1,51 @@
+"""DirectSelect: the same rows as SQLAlchemy's execution, on the request's read connection."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import bindparam, literal, or_, select
+
+from fairhub import DirectSelect, read_connection, utcnow
+from fairhub.identity.models import ApiToken, User
+
+
+@pytest.fixture
+def tokens_of_a_user(app, make_user, make_token):
+    owner = make_user("standard", first_name="Ada")
+    make_token(owner, allowed_ips=["10.0.0.0/8"])
+    make_token(owner, single_use=True)
+    return owner
+
+
+def test_rows_are_converted_as_sqlalchemy_converts_them(app, tokens_of_a_user):
+    statement = (
+        select(ApiToken.id, ApiToken.valid_to, ApiToken.allowed_ips, ApiToken.single_use,
+               ApiToken.revoked_at, User.uuid, User.first_name, User.approved,
+               literal("fixed").label("constant"))
+        .join(User, User.id == ApiToken.owner_id)
+        .where(User.uuid == bindparam("uuid"), ApiToken.valid_to > bindparam("now"),
+               or_(User.role == "standard", User.role == bindparam("role")))
+        .order_by(ApiToken.id)
+    )
+    params = {"uuid": tokens_of_a_user, "now": utcnow() - timedelta(days=1), "role": "none"}
+    with app.test_request_context():
+        expected = [tuple(row) for row in read_connection().execute(statement, params)]
+        rows = DirectSelect(statement).all(params)
+    assert [tuple(row) for row in rows] == expected
+    assert len(rows) == 2
+    first = rows[0]
+    assert first.valid_to.tzinfo is not None and first.allowed_ips == ["10.0.0.0/8"]
+    assert first.single_use is False and first.approved is True and first.revoked_at is None
+    assert rows[1].single_use is True and first.first_name == "Ada"
+    assert first.constant == "fixed"
+
+
+def test_first_is_none_without_rows(app):
+    with app.test_request_context():
+        assert DirectSelect(select(User.id).where(User.id == -1)).first() is None
+
+
+def test_lists_are_refused(app):
+    with app.test_request_context(), pytest.raises(ValueError, match="IN"):
+        DirectSelect(select(User.id).where(User.role.in_(["a", "b"]))).all()
