@@ -28,10 +28,10 @@ run: $(VENV)/.installed
 test: test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.installed-test
-	$(BIN)/python -m pytest --fairhub-db=sqlite
+	$(BIN)/python -m pytest -n auto --fairhub-db=sqlite
 
 test-postgresql: $(VENV)/.installed-test
-	$(BIN)/python -m pytest --fairhub-db=postgresql
+	$(BIN)/python -m pytest -n auto --fairhub-db=postgresql
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[bench]'
@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_datasets.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_upload.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

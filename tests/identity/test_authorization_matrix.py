@@ -11,7 +11,7 @@ import tempfile
 import uuid
 
 import pytest
-from werkzeug.routing import IntegerConverter, PathConverter, UUIDConverter
+from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, UUIDConverter
 
 from fairhub import create_app
 from fairhub.identity.authn import required_permissions
@@ -44,6 +44,8 @@ def placeholder(converter) -> str:
         return str(uuid.uuid4())
     if isinstance(converter, PathConverter):
         return "x/y.js"
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
     return "x"
 
 

@@ -1,0 +1,32 @@
+"""``fairhub files``: operator commands of the files plugin."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .cleanup import clean, clean_job
+from .jobs import enqueue, worker
+
+
+@click.group("files")
+def files() -> None:
+    """Uploaded files, table loads and the background jobs that run them."""
+
+
+@files.command("cleanup")
+@click.option("--queue", "queued", is_flag=True,
+              help="Queue the clean-up as a background job instead of running it here.")
+@with_appcontext
+def cleanup(queued: bool) -> None:
+    """Delete unfinished uploads past their expiry and stored bytes no file refers to."""
+    if queued:
+        enqueue(clean_job)
+        click.echo("Clean-up queued.")
+        return
+    counts = clean(current_app._get_current_object())
+    click.echo(f"Deleted {counts['expired']} expired uploads and {counts['orphans']} "
+               "orphaned stored files.")
+
+
+files.add_command(worker)

@@ -1,0 +1,26 @@
+"""The files plugin's settings (``FILES_*``), each overridable as ``FAIRHUB_FILES_*``."""
+from __future__ import annotations
+
+from fairhub import Setting
+
+from .jobs import JOB_SETTINGS
+from .tables import TABLE_SETTINGS
+
+SETTINGS = [
+    Setting("FILES_STORAGE_PATH", None,
+            "Folder of the stored files and unfinished uploads; default `files/` in the "
+            "instance folder."),
+    Setting("FILES_MAX_SIZE", 50 * 1024**3,
+            "Largest upload in bytes (advertised as Tus-Max-Size); larger ones get 413."),
+    Setting("FILES_UPLOAD_EXPIRY_HOURS", 24.0,
+            "How long an unfinished upload waits for its next chunk before `fairhub files "
+            "cleanup` may delete it."),
+    Setting("FILES_WRITE_LEASE_SECONDS", 10.0,
+            "How long a request writing to an upload holds it (renewed while it writes); "
+            "another writer meanwhile gets 423. After a worker dies mid-chunk, the upload "
+            "resumes once this has passed."),
+    Setting("FILES_DEFAULT_VIEWING", {"attachment": "viewable", "datafile": "hidden"},
+            "Viewing setting of a new attachment and of a new data file."),
+    Setting("FILES_DEFAULT_TRANSFER", {"attachment": "optional", "datafile": "disabled"},
+            "Transfer setting of a new attachment and of a new data file."),
+] + TABLE_SETTINGS + JOB_SETTINGS

@@ -1,0 +1,163 @@
+"""tuspy, as the FAIR client scripts use it, against fairhub under gunicorn."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import signal
+import socket
+import time
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from .support import EXAMPLES
+from tusclient import client as tus_client
+from tusclient.exceptions import TusCommunicationError, TusUploadFailed
+
+MIB = 1024 * 1024
+CHUNK = 5 * MIB  # what the FAIR client scripts use
+
+
+@pytest.fixture
+def server(live_server, fairhub_command):
+    """A live server, a data manager's token for it and a dataset they own."""
+    base = live_server(workers=2, env={"FAIRHUB_FILES_WRITE_LEASE_SECONDS": "1",
+                                       "FAIRHUB_FILES_MAX_SIZE": str(64 * MIB)})
+    fairhub_command("users", "create", "steward@example.org", "--role", "data-manager",
+                    stdin="a-long-password\n")
+    secret = fairhub_command("tokens", "create", "steward@example.org", "--name", "live",
+                             "--role", "data-manager", "--valid-to", "2099-01-01",
+                             "--reason", "test")
+    auth = {"Authorization": f"Bearer {secret}"}
+    body = (EXAMPLES / "dataset-create.json").read_text()
+    created = requests.post(f"{base}/api/datasets/", data=body, timeout=30,
+                            headers={**auth, "Content-Type": "application/json"})
+    assert created.status_code == 201, created.text
+    return base, auth, created.json()["code"]
+
+
+def tus(base: str, auth: dict, path: str) -> tus_client.TusClient:
+    return tus_client.TusClient(f"{base}{path}", headers={
+        **auth, "ARIDHIA-FAIR-Parent-Model-ID": "1", "filetype": ""})
+
+
+def content(size: int, seed: int = 0) -> bytes:
+    block = hashlib.sha256(str(seed).encode()).digest() * 2048
+    return (block * (size // len(block) + 1))[:size]
+
+
+def finished(base: str, auth: dict, location: str) -> dict:
+    answer = requests.get(f"{base}{urlparse(location).path}", headers=auth, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.mark.parametrize("size", [7, 12 * MIB + 3])
+@pytest.mark.parametrize("kind", ["attachments", "datafiles"])
+def test_tuspy_uploads_small_and_multi_chunk_files(server, size, kind):
+    base, auth, code = server
+    data = content(size)
+    uploader = tus(base, auth, f"/api/files/datasets/{code}/{kind}").uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "cohort.bin"})
+    uploader.upload()
+    answer = finished(base, auth, uploader.url)
+    assert answer["status"] == "complete" and answer["size"] == size
+    assert answer["sha256"] == hashlib.sha256(data).hexdigest()
+    download = requests.get(f"{base}/api/files/{answer['id']}/content", headers=auth, timeout=60)
+    assert download.status_code == 200 and download.content == data
+
+
+def _workers(port: int) -> list[int]:
+    """The gunicorn workers (not the master) serving ``port``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                command = file.read().replace(b"\0", b" ")
+            with open(f"/proc/{pid}/stat") as file:
+                parent = int(file.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if b"gunicorn" in command and f"127.0.0.1:{port}".encode() in command \
+                and parent != os.getpid():
+            found.append(int(pid))
+    return found
+
+
+def test_an_upload_resumes_after_its_worker_is_killed_mid_chunk(server):
+    base, auth, code = server
+    data = content(11 * MIB, seed=1)
+    uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "big.bin"},
+        retries=5, retry_delay=1)
+    uploader.set_url(uploader.create_url())
+    uploader.offset = 0
+    uploader.upload_chunk()  # the first chunk is acknowledged
+    assert uploader.offset == CHUNK
+    # The second chunk stops half-way, and the worker writing it dies.
+    port = urlparse(base).port
+    path = urlparse(uploader.url).path
+    sock = socket.create_connection(("127.0.0.1", port))
+    head = (f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: {auth['Authorization']}\r\n"
+            f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: {CHUNK}\r\n"
+            f"Content-Length: {CHUNK}\r\n\r\n").encode()
+    sock.sendall(head + data[CHUNK:CHUNK + 2 * MIB])
+    time.sleep(1)
+    for pid in _workers(port):
+        os.kill(pid, signal.SIGKILL)
+    sock.close()
+    # A fresh uploader, as a script run again would make, picks up from the server's offset.
+    again = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, url=uploader.url, retries=10,
+        retry_delay=1)
+    assert again.offset == CHUNK
+    again.upload()
+    answer = finished(base, auth, uploader.url)
+    assert answer["status"] == "complete"
+    assert answer["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_protocol_errors_over_http(server):
+    base, auth, code = server
+    url = f"{base}/api/files/datasets/{code}/attachments"
+    with pytest.raises(TusCommunicationError) as too_big:
+        tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+            file_stream=io.BytesIO(content(65 * MIB)), chunk_size=CHUNK).upload()
+    assert too_big.value.status_code == 413
+    uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+        file_stream=io.BytesIO(content(100)), chunk_size=CHUNK, metadata={"filename": "x"})
+    uploader.set_url(uploader.create_url())
+    uploader.offset = 40  # the client is wrong about the offset
+    with pytest.raises(TusUploadFailed) as conflict:
+        uploader.upload_chunk()
+    assert conflict.value.status_code == 409
+    bad = requests.patch(uploader.url, data=b"abc", timeout=30, headers={
+        **auth, "Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": "0",
+        "Upload-Checksum": "sha1 " + base64.b64encode(hashlib.sha1(b"abd").digest()).decode()})
+    assert bad.status_code == 460 and bad.json()["error"]["message"]
+    assert requests.head(uploader.url, headers={**auth, "Tus-Resumable": "1.0.0"},
+                         timeout=30).headers["Upload-Offset"] == "0"
+    uploader.offset = 0
+    uploader.upload_checksum = True
+    uploader.upload()
+    assert finished(base, auth, uploader.url)["status"] == "complete"
+    assert requests.options(url, timeout=30).headers["Tus-Version"] == "1.0.0"
+
+
+def test_hostile_file_names_over_http(server):
+    base, auth, code = server
+    for given, kept in (("../../etc/passwd", "passwd"), ("a\x00b.csv", "ab.csv"),
+                        ("δεδομένα 数据.csv", "δεδομένα 数据.csv")):
+        uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+            file_stream=io.BytesIO(b"a,b\n"), chunk_size=CHUNK, metadata={"filename": given})
+        uploader.upload()
+        answer = finished(base, auth, uploader.url)
+        assert answer["filename"] == kept
+        download = requests.get(f"{base}/api/files/{answer['id']}/content", headers=auth,
+                                timeout=30)
+        assert download.status_code == 200 and download.content == b"a,b\n"
+        assert "/" not in download.headers["Content-Disposition"].split("filename")[1]
