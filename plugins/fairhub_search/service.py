@@ -125,7 +125,7 @@ def _visible(audience: str) -> ColumnElement[bool]:
 
 def _expander(connection: Connection):
     """Fuzzy candidates from the index's own vocabulary, by edit distance: the words that share
-    enough letter pairs with the word (every word of a near length, for very short words)."""
+    enough letter pairs with the word or, for very short words, that have few letters it lacks."""
 
     def expand(word: str, distance: int) -> list[str]:
         folded = fold(word)
@@ -136,9 +136,13 @@ def _expander(connection: Connection):
                           .where(SearchGram.gram.in_(sorted(grams(folded))),
                                  func.length(SearchGram.word).between(*lengths))
                           .group_by(SearchGram.word).having(func.count() >= needed))
-        else:
+        else:  # every letter of a word not in this one costs an edit
+            foreign = SearchWord.word
+            for letter in sorted(set(folded)):
+                foreign = func.replace(foreign, letter, "")
             candidates = select(SearchWord.word).where(
-                func.length(SearchWord.word).between(*lengths))
+                func.length(SearchWord.word).between(*lengths),
+                func.length(foreign) <= distance)
         return within(folded, connection.execute(candidates).scalars(), distance)
 
     return expand
@@ -194,7 +198,9 @@ def _items(connection: Connection, rows: list, highlights: dict[int, dict]) -> l
         .where(Dataset.id.in_([r.id for r in rows])))}
     items = []
     for row in rows:
-        dataset = found[row.id]
+        dataset = found.get(row.id)
+        if dataset is None:  # deleted since the page was found (PostgreSQL reads committed)
+            continue
         item = {"@search.score": round(float(row.score), 6) or 1e-6, "code": dataset.code,
                 "name": dataset.name, "visibility": dataset.visibility,
                 **flatten(_shown(dataset.catalogue))}

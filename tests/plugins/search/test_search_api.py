@@ -214,6 +214,21 @@ def test_query_language_matches_exactly(corpus):
     assert mismatches(corpus, MATCHES, lambda codes, expected: set(codes) == expected) == {}
 
 
+@pytest.mark.parametrize("distance", [1, 2])
+def test_fuzzy_candidates_are_every_word_near_enough(app, corpus, distance):
+    """The vocabulary's indexes find what comparing the word with every word would."""
+    from fairhub_search import service
+    from fairhub_search.models import SearchWord
+    from fairhub_search.query import within
+
+    with app.app_context():
+        vocabulary = db.session.scalars(db.select(SearchWord.word)).all()
+        expand = service._expander(db.session.connection())
+        for word in ("a", "of", "nut", "lung", "asthna", "genève", "vistt", "fev2", "zzzzzz",
+                     "spirometry", "mmse_totl", "x" * 64):
+            assert expand(word, distance) == within(service.fold(word), vocabulary, distance)
+
+
 def test_empty_query_lists_everything_visible(corpus):
     for params in ({}, {"query": ""}, {"query": "   "}):
         body = ok(corpus.get(URL, query_string={"index": "fair-index", "page_size": 100,
