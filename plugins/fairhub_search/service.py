@@ -184,7 +184,7 @@ def _values(connection: Connection, ids: list[int]) -> Iterable[tuple[int, str, 
     for start in range(0, len(ids), 5000):  # within every database's limit of parameters
         yield from connection.execute(
             select(SearchFacetValue.id, SearchFacetValue.facet, SearchFacetValue.value)
-            .where(SearchFacetValue.id.in_(ids[start:start + 5000])))
+            .where(SearchFacetValue.id.in_(ids[start:start + 5000]))).all()
 
 
 # Items
@@ -195,7 +195,7 @@ def _items(connection: Connection, rows: list, highlights: dict[int, dict]) -> l
         return []
     found = {row.id: row for row in connection.execute(
         select(Dataset.id, Dataset.code, Dataset.name, Dataset.visibility, Dataset.catalogue)
-        .where(Dataset.id.in_([r.id for r in rows])))}
+        .where(Dataset.id.in_([r.id for r in rows]))).all()}
     items = []
     for row in rows:
         dataset = found.get(row.id)
