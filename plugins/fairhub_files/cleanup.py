@@ -7,16 +7,17 @@ more, so a rollback never loses a file; what a crash leaves behind the clean-up 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import Session
 
-from fairhub import Event, db
+from fairhub import Event, db, utcnow
 from fairhub_datasets.models import Dataset, Dictionary
 
-from .jobs import job
+from .jobs import enqueue, job
 from .models import StoredFile
 from .storage import storage_for
 
@@ -95,11 +96,8 @@ ORPHAN_AGE_SECONDS = 3600
 
 
 def clean(app, now=None) -> dict[str, int]:
-    """Delete unfinished uploads past their expiry, and stored bytes no row refers to."""
-    from sqlalchemy import delete, or_
-
-    from fairhub import utcnow
-
+    """Delete unfinished uploads past their expiry and stored bytes no row refers to, and
+    queue again table loads whose job was lost (a worker killed while it ran)."""
     now = now or utcnow()
     storage = storage_for(app)
     with app.app_context():
@@ -118,7 +116,12 @@ def clean(app, now=None) -> dict[str, int]:
         orphans = [key for key in stored if key not in known]
         for key in orphans:
             storage.delete(key)
-    return {"expired": len(keys), "orphans": len(orphans)}
+        stuck = list(db.session.scalars(select(StoredFile.id).where(
+            StoredFile.status == "processing",
+            StoredFile.updated_at < now - timedelta(seconds=ORPHAN_AGE_SECONDS))))
+        for file_id in stuck:
+            enqueue("fairhub_files.loads:load_table", file_id)
+    return {"expired": len(keys), "orphans": len(orphans), "requeued": len(stuck)}
 
 
 @job

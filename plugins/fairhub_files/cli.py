@@ -19,14 +19,14 @@ def files() -> None:
               help="Queue the clean-up as a background job instead of running it here.")
 @with_appcontext
 def cleanup(queued: bool) -> None:
-    """Delete unfinished uploads past their expiry and stored bytes no file refers to."""
+    """Delete expired uploads and orphaned bytes; queue stalled table loads again."""
     if queued:
         enqueue(clean_job)
         click.echo("Clean-up queued.")
         return
     counts = clean(current_app._get_current_object())
     click.echo(f"Deleted {counts['expired']} expired uploads and {counts['orphans']} "
-               "orphaned stored files.")
+               f"orphaned stored files; queued {counts['requeued']} stalled table loads again.")
 
 
 files.add_command(worker)

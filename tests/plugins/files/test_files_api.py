@@ -223,7 +223,8 @@ def test_my_uploads(client, upload, dataset, manager, people):
 def test_cleanup_command(fairhub_cli):
     done = fairhub_cli("files", "cleanup")
     assert done.exit_code == 0, done.output
-    assert "Deleted 0 expired uploads and 0 orphaned stored files." in done.output
+    assert "Deleted 0 expired uploads and 0 orphaned stored files; queued 0 stalled table " \
+        "loads again." in done.output
 
 
 def test_cleanup_removes_expired_uploads_and_orphans(app, client, upload, dataset, manager):
@@ -243,8 +244,8 @@ def test_cleanup_removes_expired_uploads_and_orphans(app, client, upload, datase
         db.session.execute(db.update(StoredFile).where(StoredFile.status == "uploading")
                            .values(expires_at=utcnow() - timedelta(hours=1)))
         db.session.commit()
-    assert cleanup.clean(app) == {"expired": 1, "orphans": 1}
+    assert cleanup.clean(app) == {"expired": 1, "orphans": 1, "requeued": 0}
     assert client.head(location, headers={**manager, **TUS}).status_code == 404
     assert not os.path.exists(storage.path(orphan))
     assert os.path.exists(_path(app, kept["id"]))
-    assert cleanup.clean(app) == {"expired": 0, "orphans": 0}
+    assert cleanup.clean(app) == {"expired": 0, "orphans": 0, "requeued": 0}

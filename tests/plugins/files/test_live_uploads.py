@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import socket
+import threading
 import time
 from urllib.parse import urlparse
 
@@ -161,3 +162,53 @@ def test_hostile_file_names_over_http(server):
                                 timeout=30)
         assert download.status_code == 200 and download.content == b"a,b\n"
         assert "/" not in download.headers["Content-Disposition"].split("filename")[1]
+
+
+def test_two_clients_racing_on_one_upload(server):
+    base, auth, code = server
+    data = content(6 * MIB, seed=2)
+    uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "race.bin"})
+    url = uploader.create_url()
+    headers = {**auth, "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+               "Content-Type": "application/offset+octet-stream"}
+    statuses: list[int] = []
+
+    def send(body: bytes) -> None:
+        statuses.append(requests.patch(url, data=body, headers=headers, timeout=60).status_code)
+
+    racers = [threading.Thread(target=send, args=(data[:3 * MIB],)),
+              threading.Thread(target=send, args=(content(3 * MIB, seed=3),))]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert sorted(statuses)[0] == 204 and sorted(statuses)[1] in (409, 423), statuses
+    offset = int(requests.head(url, headers={**auth, "Tus-Resumable": "1.0.0"},
+                               timeout=30).headers["Upload-Offset"])
+    assert offset == 3 * MIB
+    # Whichever chunk won, the upload holds exactly it and goes on from there.
+    again = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, url=url)
+    again.upload()
+    stored = requests.get(f"{base}/api/files/{finished(base, auth, url)['id']}/content",
+                          headers=auth, timeout=60).content
+    assert len(stored) == len(data) and stored[3 * MIB:] == data[3 * MIB:]
+    assert stored[:3 * MIB] in (data[:3 * MIB], content(3 * MIB, seed=3))
+
+
+def test_tuspy_loads_a_dictionary_table(server):
+    base, auth, code = server
+    dictionary = requests.get(f"{base}/api/datasets/{code}", headers=auth,
+                              timeout=30).json()["dictionaries"][0]["code"]
+    rows = "".join(f"{i},F,{20 + i % 50},2.5,true,2024-01-02\n" for i in range(1, 20001))
+    data = ("participant_id,sex,age,fev1,smoker,enrolled_on\n" + rows).encode()
+    uploader = tus(base, auth, f"/api/files/dictionaries/{dictionary}/data").uploader(
+        file_stream=io.BytesIO(data), chunk_size=64 * 1024, metadata={"filename": "p.csv"})
+    uploader.upload()
+    deadline = time.monotonic() + 60
+    while (answer := finished(base, auth, uploader.url))["status"] == "processing" \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert answer["status"] == "complete", answer
+    assert answer["rows"] == 20000 and answer["sha256"] == hashlib.sha256(data).hexdigest()

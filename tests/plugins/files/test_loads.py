@@ -147,3 +147,28 @@ def test_deleting_a_dictionary_or_dataset_drops_its_table(app, client, manager, 
     assert exists(other)
     assert client.delete(f"/api/datasets/{dataset}", headers=manager).status_code == 204
     assert not exists(other)
+
+
+def test_cleanup_queues_a_lost_load_again(manager, dataset, participants, upload, client):
+    """A load whose job died with its worker stays processing until the clean-up."""
+    from datetime import timedelta
+
+    from fairhub import db, utcnow
+    from fairhub_files import cleanup
+    from fairhub_files.jobs import queue_of
+    from fairhub_files.models import StoredFile
+
+    app = client.application
+    queue = queue_of(app)
+    queue.in_process = False  # the load is queued but nobody runs it...
+    started = upload(f"/api/files/dictionaries/{participants}/data", CSV.encode(), "p.csv")
+    assert started["status"] == "processing"
+    queue.huey.flush()  # ...and then the job is lost
+    with app.app_context():
+        db.session.execute(db.update(StoredFile).values(
+            updated_at=utcnow() - timedelta(seconds=2 * cleanup.ORPHAN_AGE_SECONDS)))
+        db.session.commit()
+    queue.in_process = True
+    assert cleanup.clean(app)["requeued"] == 1
+    assert settle(client, manager, started["upload_id"])["status"] == "complete"
+    assert cleanup.clean(app)["requeued"] == 0
