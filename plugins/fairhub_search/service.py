@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
-from fairhub import Actor, db, utcnow
+from fairhub import Actor, db, read_connection, utcnow
 
 from .backends import index_for
 from .indexer import ENTRY_COLUMNS, FACETS, fold, value_key
@@ -53,7 +53,7 @@ log = logging.getLogger("fairhub.search")
 def search(actor: Actor, args: Mapping[str, Any]) -> dict:
     """One page of the datasets matching ``args["query"]`` that ``actor`` may see, best first,
     with facets over all of them. An empty query lists every dataset the actor may see."""
-    connection = db.session.connection()
+    connection = read_connection()  # a read: no transaction to begin and roll back
     index = index_for(connection.dialect.name, current_app.config["SEARCH_WEIGHTS"])
     node = parse(args.get("query") or "")
     expand = functools.cache(_expander(connection))  # hits and highlights share it
