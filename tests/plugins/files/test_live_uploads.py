@@ -55,19 +55,22 @@ def finished(base: str, auth: dict, location: str) -> dict:
     return answer.json()
 
 
-@pytest.mark.parametrize("size", [7, 12 * MIB + 3])
-@pytest.mark.parametrize("kind", ["attachments", "datafiles"])
-def test_tuspy_uploads_small_and_multi_chunk_files(server, size, kind):
+def test_tuspy_uploads_to_each_creation_url(server):
     base, auth, code = server
-    data = content(size)
-    uploader = tus(base, auth, f"/api/files/datasets/{code}/{kind}").uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "cohort.bin"})
-    uploader.upload()
-    answer = finished(base, auth, uploader.url)
-    assert answer["status"] == "complete" and answer["size"] == size
-    assert answer["sha256"] == hashlib.sha256(data).hexdigest()
-    download = requests.get(f"{base}/api/files/{answer['id']}/content", headers=auth, timeout=60)
-    assert download.status_code == 200 and download.content == data
+    for kind in ("attachments", "datafiles"):
+        for size in (7, 12 * MIB + 3):
+            data = content(size)
+            uploader = tus(base, auth, f"/api/files/datasets/{code}/{kind}").uploader(
+                file_stream=io.BytesIO(data), chunk_size=CHUNK,
+                metadata={"filename": "cohort.bin"})
+            uploader.upload()
+            answer = finished(base, auth, uploader.url)
+            assert answer["status"] == "complete" and answer["size"] == size
+            assert answer["sha256"] == hashlib.sha256(data).hexdigest()
+            download = requests.get(f"{base}/api/files/{answer['id']}/content", headers=auth,
+                                    timeout=60)
+            assert download.status_code == 200 and download.content == data
+    _loads_a_dictionary_table(base, auth, code)
 
 
 def _workers(port: int) -> list[int]:
@@ -121,8 +124,10 @@ def test_an_upload_resumes_after_its_worker_is_killed_mid_chunk(server):
     assert answer["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def test_protocol_errors_over_http(server):
+def test_protocol_errors_races_and_file_names_over_http(server):
     base, auth, code = server
+    _two_clients_racing_on_one_upload(base, auth, code)
+    _hostile_file_names(base, auth, code)
     url = f"{base}/api/files/datasets/{code}/attachments"
     with pytest.raises(TusCommunicationError) as too_big:
         tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
@@ -149,8 +154,7 @@ def test_protocol_errors_over_http(server):
     assert requests.options(url, timeout=30).headers["Tus-Version"] == "1.0.0"
 
 
-def test_hostile_file_names_over_http(server):
-    base, auth, code = server
+def _hostile_file_names(base: str, auth: dict, code: str) -> None:
     for given, kept in (("../../etc/passwd", "passwd"), ("a\x00b.csv", "ab.csv"),
                         ("δεδομένα 数据.csv", "δεδομένα 数据.csv")):
         uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
@@ -164,8 +168,8 @@ def test_hostile_file_names_over_http(server):
         assert "/" not in download.headers["Content-Disposition"].split("filename")[1]
 
 
-def test_two_clients_racing_on_one_upload(server):
-    base, auth, code = server
+def _two_clients_racing_on_one_upload(base: str, auth: dict, code: str) -> None:
+    """Two PATCHes at one offset: one writes, the other is refused; nothing is mixed."""
     data = content(6 * MIB, seed=2)
     uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
         file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "race.bin"})
@@ -197,8 +201,8 @@ def test_two_clients_racing_on_one_upload(server):
     assert stored[:3 * MIB] in (data[:3 * MIB], content(3 * MIB, seed=3))
 
 
-def test_tuspy_loads_a_dictionary_table(server):
-    base, auth, code = server
+def _loads_a_dictionary_table(base: str, auth: dict, code: str) -> None:
+    """A multi-chunk CSV to a dictionary's data URL is loaded by a job in a gunicorn worker."""
     dictionary = requests.get(f"{base}/api/datasets/{code}", headers=auth,
                               timeout=30).json()["dictionaries"][0]["code"]
     rows = "".join(f"{i},F,{20 + i % 50},2.5,true,2024-01-02\n" for i in range(1, 20001))
