@@ -8,6 +8,7 @@ from fairhub import hookspecs
 from fairhub.config import CORE_SETTINGS
 from fairhub_datasets.config import SETTINGS as DATASETS_SETTINGS
 from fairhub_files.config import SETTINGS as FILES_SETTINGS
+from fairhub_requests.config import SETTINGS as REQUESTS_SETTINGS
 from fairhub_search.config import SETTINGS as SEARCH_SETTINGS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -19,7 +20,8 @@ def table_column(first_cell_pattern: str) -> set[str]:
 
 def test_every_setting_is_in_a_configuration_table():
     documented = table_column(r"FAIRHUB_[A-Z_]+")
-    settings = CORE_SETTINGS + DATASETS_SETTINGS + SEARCH_SETTINGS + FILES_SETTINGS
+    settings = (CORE_SETTINGS + DATASETS_SETTINGS + SEARCH_SETTINGS + FILES_SETTINGS
+                + REQUESTS_SETTINGS)
     assert documented == {f"FAIRHUB_{s.name}" for s in settings}
 
 

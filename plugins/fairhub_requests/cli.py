@@ -1,0 +1,64 @@
+"""``fairhub requests`` and ``fairhub outbox``: operator commands of the requests plugin."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from fairhub import db
+
+from .models import OutboxMessage
+
+
+@click.group("requests")
+def requests() -> None:
+    """Data access requests."""
+
+
+@requests.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Purge requests archived longer ago than this (default "
+                   "REQUESTS_PURGE_AFTER_DAYS).")
+@with_appcontext
+def purge(days: int | None) -> None:
+    """Delete archived requests past their keeping time; their grants and counts stay."""
+    from .purge import purge_archived
+
+    days = current_app.config["REQUESTS_PURGE_AFTER_DAYS"] if days is None else days
+    purged = purge_archived(days)
+    db.session.commit()
+    click.echo(f"Purged {len(purged)} archived requests.")
+
+
+@click.group("outbox", invoke_without_command=True)
+@click.option("--all", "everything", is_flag=True, help="Also list mail already sent.")
+@click.pass_context
+@with_appcontext
+def outbox(ctx: click.Context, everything: bool) -> None:
+    """List the notification mail not yet sent (with --all, every mail)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if not everything:
+        query = query.where(OutboxMessage.sent_at.is_(None))
+    for message in db.session.scalars(query):
+        state = f"sent {message.sent_at:%Y-%m-%d %H:%M}" if message.sent_at else (
+            f"unsent, {message.attempts} attempts" + (
+                f": {message.last_error}" if message.last_error else ""))
+        click.echo(f"{message.id}\t{message.kind}\t{message.request_code}\t"
+                   f"{', '.join(message.recipients)}\t{message.subject}\t{state}")
+
+
+@outbox.command("send")
+@with_appcontext
+def send() -> None:
+    """Send every unsent mail through SMTP_URL; failures stay for the next try."""
+    from .notices import send as send_mail
+
+    if not current_app.config.get("SMTP_URL"):
+        raise click.ClickException("Set FAIRHUB_SMTP_URL to send mail.")
+    sent, failed = send_mail()
+    click.echo(f"Sent {sent} messages; {failed} failed.")
+    if failed:
+        raise SystemExit(1)

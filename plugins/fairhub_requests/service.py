@@ -1,0 +1,175 @@
+"""Access requests: creating and editing them, and finding the ones a caller may see.
+
+Functions take the actor and validated data, raise fairhub errors and leave committing to
+the caller, so that a change, its history, its events and its mail commit together.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+
+from fairhub import Actor, Event, NotFound, ValidationError, db, emit, flush_unique, utcnow
+from fairhub_datasets.models import Dataset
+from fairhub_datasets.service import get_dataset
+
+from . import attachments, states, workflows
+from .models import AccessRequest, RequestDictionary
+from .reviewers import approvable, may_review
+
+EDITABLE = ("draft", "returned")
+
+
+def target(request: AccessRequest) -> dict:
+    """A request as the audit log names it."""
+    return {"type": "request", "code": request.code}
+
+
+# Reading
+
+
+def mine(actor: Actor, status: str | None = None, dataset: str | None = None) -> Select:
+    """My requests, newest first."""
+    query = select(AccessRequest).where(AccessRequest.requester_id == actor.user_id)
+    return _filtered(query, status, dataset)
+
+
+def to_review(actor: Actor, status: str | None = "pending", dataset: str | None = None) -> Select:
+    """The requests ``actor`` may decide (never drafts), newest first."""
+    query = select(AccessRequest).where(approvable(actor, AccessRequest.dataset_id),
+                                        AccessRequest.status != "draft")
+    return _filtered(query, status, dataset)
+
+
+def _filtered(query: Select, status: str | None, dataset: str | None) -> Select:
+    if status:
+        query = query.where(AccessRequest.status == status)
+    if dataset:
+        query = query.where(AccessRequest.dataset_id == select(Dataset.id).where(
+            Dataset.code == dataset).scalar_subquery())
+    return query.order_by(AccessRequest.id.desc())
+
+
+def get_request(actor: Actor, code: str) -> AccessRequest:
+    """Request ``code`` if ``actor`` made it or may decide it (404 otherwise)."""
+    request = db.session.scalar(select(AccessRequest).where(AccessRequest.code == code))
+    if request is None or not (request.requester_id == actor.user_id or (
+            request.status != "draft" and may_review(actor, dataset_of(request)))):
+        raise NotFound(f"Request {code!r} does not exist.")
+    return request
+
+
+def dataset_of(request: AccessRequest) -> Dataset:
+    return db.session.get(Dataset, request.dataset_id)
+
+
+def dictionary_ids(request: AccessRequest) -> list[int]:
+    return list(db.session.scalars(select(RequestDictionary.dictionary_id).where(
+        RequestDictionary.request_id == request.id).order_by(RequestDictionary.dictionary_id)))
+
+
+# Writing
+
+
+def create(actor: Actor, data: dict) -> AccessRequest:
+    """A new request of ``actor`` for tables of a dataset they may see, saved as a draft or
+    submitted (``data["status"]`` is ``draft`` or ``pending``)."""
+    dataset = _requestable(actor, data["dataset"])
+    now = utcnow()
+    request = AccessRequest(code=_new_code(), dataset_id=dataset.id, requester_id=actor.user_id,
+                            workflow_key=dataset.workflow_key, status="draft", answers={},
+                            output="clear", attachments=[], created_at=now, updated_at=now)
+    db.session.add(request)
+    _fill(request, dataset, data, defaults=True)
+    flush_unique("A request with this code was just made; send it again.")
+    states.record(actor, request, "create", None, "draft")
+    emit(Event("request", "create", actor=actor, target=target(request),
+               details={"dataset": dataset.code}))
+    if data.get("status", "pending") == "pending":
+        states.submit(actor, request)
+    return request
+
+
+def update(actor: Actor, request: AccessRequest, data: dict) -> AccessRequest:
+    """Change my draft or returned request; ``status: pending`` submits it afterwards."""
+    if request.requester_id != actor.user_id:
+        raise NotFound(f"Request {request.code!r} does not exist.")
+    states.require_status(request, EDITABLE, "changed")
+    dataset = dataset_of(request)
+    _fill(request, dataset, data, defaults=False)
+    request.updated_at = utcnow()
+    emit(Event("request", "update", actor=actor, target=target(request),
+               details={"fields": sorted(k for k in data if k != "status")}))
+    if data.get("status") == "pending":
+        states.submit(actor, request)
+    return request
+
+
+def _requestable(actor: Actor, code: str) -> Dataset:
+    """Dataset ``code`` if ``actor`` may see it and it takes requests (422 otherwise)."""
+    dataset = get_dataset(actor, code)
+    if not dataset.workflow_key or dataset.workflow_key not in workflows.WORKFLOWS:
+        _fail("dataset", f"Dataset {code!r} does not take access requests.")
+    if not dataset.dictionaries:
+        _fail("dataset", f"Dataset {code!r} has no tables to request.")
+    return dataset
+
+
+def _fill(request: AccessRequest, dataset: Dataset, data: dict, defaults: bool) -> None:
+    """Set the request's dictionaries, answers, output, attachments and rights from ``data``
+    (on creation, absent keys take their defaults)."""
+    if "dictionaries" in data or defaults:
+        _set_dictionaries(request, dataset, data.get("dictionaries"))
+    if "answers" in data or defaults:
+        form = workflows.current_form(request.workflow_key)
+        request.answers = workflows.check_answers(form, data.get("answers") or {}, False)
+        request.project_name = request.answers["project"].get("project_name")
+    if "output" in data:
+        request.output = data["output"]
+    if "attachments" in data or defaults:
+        request.attachments = attachments.choose(dataset.id, data.get("attachments") or [])
+    if "accept_rights" in data:
+        request.rights_accepted = _rights(dataset) if data["accept_rights"] else None
+
+
+def _set_dictionaries(request: AccessRequest, dataset: Dataset, codes: list[str] | None) -> None:
+    by_code = {d.code: d.id for d in dataset.dictionaries}
+    codes = list(by_code) if not codes else list(dict.fromkeys(codes))
+    unknown = [code for code in codes if code not in by_code]
+    if unknown:
+        _fail("dictionaries", f"Dataset {dataset.code!r} has no dictionaries "
+                              f"{', '.join(map(repr, unknown))}.")
+    if request.id is not None:
+        db.session.execute(delete(RequestDictionary).where(
+            RequestDictionary.request_id == request.id))
+    else:
+        db.session.flush()
+    db.session.add_all(RequestDictionary(request_id=request.id, dictionary_id=by_code[code])
+                       for code in codes)
+
+
+def _rights(dataset: Dataset) -> str | None:
+    rights = (dataset.catalogue or {}).get("rights")
+    return rights if isinstance(rights, str) and rights else None
+
+
+def check_complete(request: AccessRequest) -> None:
+    """422 unless the request may be submitted: required answers given, rights accepted."""
+    dataset = dataset_of(request)
+    form = workflows.current_form(request.workflow_key)
+    workflows.check_answers(form, request.answers, True)
+    rights = _rights(dataset)
+    if rights and request.rights_accepted != rights:
+        _fail("accept_rights", f"Accept the dataset's rights ({rights}) to submit the request.")
+    if not dictionary_ids(request):
+        _fail("dictionaries", "The request asks for no tables.")
+
+
+def _new_code() -> str:
+    return "req_" + secrets.token_hex(6)
+
+
+def _fail(field: str, message: str) -> Any:
+    raise ValidationError(message, details={"json": {field: [message]}})
+

@@ -1,0 +1,32 @@
+"""The requests plugin's commands: purging archived requests, the mail outbox."""
+from __future__ import annotations
+
+import pytest
+
+from fairhub.testing import assert_error
+
+from .test_lifecycle import action
+
+
+@pytest.fixture
+def app(make_app, fairhub_cli):
+    """An app on the commands' (migrated) database."""
+    return make_app(create_tables=False)
+
+
+def test_withdraw_archive_and_purge(client, cast, ask, fairhub_cli):
+    researcher, owner, reviewer = cast["researcher"], cast["owner"], cast["reviewer"]
+    code = ask(researcher, cast["dataset"]).get_json()["code"]
+    assert_error(action(client, reviewer, code, "withdraw"), 403)
+    withdrawn = action(client, researcher, code, "withdraw")
+    assert withdrawn.get_json()["status"] == "withdrawn"
+    assert_error(action(client, researcher, code, "withdraw"), 409)
+    # Only an owner archives; a reviewer is refused.
+    assert_error(action(client, reviewer, code, "archive"), 403)
+    archived = action(client, owner, code, "archive", reason="Closed.")
+    assert archived.get_json()["status"] == "archived" and archived.get_json()["archived_at"]
+    kept = fairhub_cli("requests", "purge")
+    assert kept.exit_code == 0 and "Purged 0" in kept.output
+    purged = fairhub_cli("requests", "purge", "--days", "0")
+    assert purged.exit_code == 0 and "Purged 1" in purged.output, purged.output
+    assert_error(client.get(f"/api/requests/{code}", headers=researcher.headers), 404)
