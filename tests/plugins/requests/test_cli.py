@@ -6,6 +6,13 @@ import pytest
 from fairhub.testing import assert_error
 
 from .test_lifecycle import action
+from .test_notifications import smtp  # noqa: F401  (the test's SMTP server)
+
+
+@pytest.fixture
+def fairhub_env(fairhub_env, smtp):  # noqa: F811
+    """The commands send mail to the test's SMTP server; the app keeps it in the outbox."""
+    return {**fairhub_env, "FAIRHUB_SMTP_URL": smtp.url}
 
 
 @pytest.fixture
@@ -30,3 +37,17 @@ def test_withdraw_archive_and_purge(client, cast, ask, fairhub_cli):
     purged = fairhub_cli("requests", "purge", "--days", "0")
     assert purged.exit_code == 0 and "Purged 1" in purged.output, purged.output
     assert_error(client.get(f"/api/requests/{code}", headers=researcher.headers), 404)
+
+
+def test_the_outbox_lists_unsent_mail_and_sends_it(client, cast, ask, fairhub_cli, smtp):
+    code = ask(cast["researcher"], cast["dataset"]).get_json()["code"]
+    listed = fairhub_cli("outbox")
+    assert listed.exit_code == 0, listed.output
+    assert code in listed.output and "submitted" in listed.output
+    assert cast["owner"].email in listed.output and "unsent" in listed.output
+    sent = fairhub_cli("outbox", "send")
+    assert sent.exit_code == 0 and "Sent 1 messages; 0 failed." in sent.output, sent.output
+    (to, message), = smtp.wait_for(1)
+    assert cast["reviewer"].email in to and code in message["Subject"]
+    assert fairhub_cli("outbox").output.strip() == ""
+    assert "sent" in fairhub_cli("outbox", "--all").output
