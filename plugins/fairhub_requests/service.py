@@ -10,7 +10,17 @@ from typing import Any
 
 from sqlalchemy import Select, delete, select
 
-from fairhub import Actor, Event, NotFound, ValidationError, db, emit, flush_unique, utcnow
+from fairhub import (
+    Actor,
+    Event,
+    Forbidden,
+    NotFound,
+    ValidationError,
+    db,
+    emit,
+    flush_unique,
+    utcnow,
+)
 from fairhub_datasets.models import Dataset
 from fairhub_datasets.service import get_dataset
 
@@ -94,7 +104,7 @@ def create(actor: Actor, data: dict) -> AccessRequest:
 def update(actor: Actor, request: AccessRequest, data: dict) -> AccessRequest:
     """Change my draft or returned request; ``status: pending`` submits it afterwards."""
     if request.requester_id != actor.user_id:
-        raise NotFound(f"Request {request.code!r} does not exist.")
+        raise Forbidden(f"Only the requester may change request {request.code!r}.")
     states.require_status(request, EDITABLE, "changed")
     dataset = dataset_of(request)
     _fill(request, dataset, data, defaults=False)

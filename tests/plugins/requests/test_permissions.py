@@ -19,6 +19,13 @@ def test_an_approver_may_decide_their_own_request(client, cast, ask):
     assert action(client, reviewer, code, "approve", reason="I review it.").status_code == 200
 
 
+def test_approvers_do_not_edit_or_withdraw_requests(client, cast, ask):
+    code = ask(cast["researcher"], cast["dataset"]).get_json()["code"]
+    assert_error(client.patch(f"/api/requests/{code}", json={"output": "synthetic"},
+                              headers=cast["owner"].headers), 403)
+    assert_error(action(client, cast["owner"], code, "withdraw"), 403)
+
+
 def test_a_reviewer_of_one_dataset_cannot_decide_another(client, cast, ask, person,
                                                          make_dataset):
     other_owner = person("data-manager")
