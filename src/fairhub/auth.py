@@ -14,8 +14,9 @@ class Actor:
     """The caller of a request: a user (or nobody), how they signed in, and what they may do.
 
     ``profile`` holds the user's columns as read when the request was authenticated (uuid,
-    email, names, role, flags, times), which is all most requests need; ``user`` loads the
-    full database object on first use, for services that change it.
+    email, names, role, flags, times; and ``groups``, the code and name of each, when read
+    with the credentials), which is all most requests need; ``user`` loads the full database
+    object on first use, for services that change it.
     """
 
     user_id: int | None = None

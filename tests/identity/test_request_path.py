@@ -112,3 +112,23 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, fairhu
     killer.dispose()
     assert dropped >= 1
     assert client.get("/api/health").status_code == 200
+
+
+def test_me_shows_my_groups_at_once_through_a_token_or_a_session(client, worker, make_user,
+                                                                  make_token, auth_headers):
+    admin = auth_headers("admin")
+    email = f"member-{uuid.uuid4().hex[:8]}@example.org"
+    member = make_user("observer", email=email, password=PASSWORD)
+    login = worker.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    callers = [bearer(make_token(member)), bearer(login.get_json()["access_token"])]
+    for code in ("zoo", "lab"):
+        response = client.post("/api/groups", headers=admin, json={
+            "code": code, "name": code.title(), "members": [{"uuid": member}]})
+        assert response.status_code == 201, response.get_data(as_text=True)
+    for headers in callers:
+        groups = worker.get("/api/user", headers=headers).get_json()["groups"]
+        assert groups == [{"code": "lab", "name": "Lab"}, {"code": "zoo", "name": "Zoo"}]
+    assert client.delete("/api/groups/zoo", headers=admin).status_code == 204
+    for headers in callers:
+        groups = worker.get("/api/user", headers=headers).get_json()["groups"]
+        assert groups == [{"code": "lab", "name": "Lab"}]

@@ -18,6 +18,7 @@ from fairhub.db import DirectSelect, UTCDateTime, db, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
+from fairhub.identity.groups import groups_in, with_groups
 from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
 from fairhub.identity.passwords import verify_password
 
@@ -46,33 +47,35 @@ def start_session(user: User, ip: str | None) -> dict:
             "expires_in": int(_lifetime().total_seconds())}
 
 
-# One indexed lookup: the session, its user's profile and what the user's role stores if
-# it is a custom role (see fairhub.identity.roles.permissions_of).
+# One indexed lookup: the session, its user's profile and groups, and what the user's role
+# stores if it is a custom role (see fairhub.identity.roles.permissions_of).
 _USER = {f"user_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = DirectSelect(
+_LOOKUP = DirectSelect(with_groups(
     select(AuthSession.__table__,
            *(User.__table__.c[name].label(label) for label, name in _USER.items()),
            Role.__table__.c.permissions.label("user_role_permissions"))
     .join(User.__table__, User.id == AuthSession.user_id)
     .outerjoin(Role.__table__, Role.__table__.c.code == User.__table__.c.role)
-    .where(AuthSession.key == bindparam("key"))
-)
+    .where(AuthSession.key == bindparam("key")), User.__table__.c.id))
 
 
 def authenticate_session(token: str) -> tuple[Any, dict]:
-    """The live session a session access token names, and its user's profile; else 401."""
+    """The live session a session access token names, and its user's profile (with
+    ``groups``); else 401."""
     try:
         key = _serializer().loads(token, max_age=int(_lifetime().total_seconds()))
     except SignatureExpired:
         raise Unauthorized("The session token has expired; log in again.", headers=_INVALID)
     except BadSignature:
         raise Unauthorized("The token is not valid.", headers=_INVALID)
-    session = _LOOKUP.first({"key": key})
+    rows = _LOOKUP.all({"key": key})
+    session = rows[0] if rows else None
     if session is None or session.revoked_at is not None:
         raise Unauthorized("The session has been logged out.", headers=_INVALID)
     if session.expires_at <= utcnow():
         raise Unauthorized("The session token has expired; log in again.", headers=_INVALID)
     user = {name: getattr(session, label) for label, name in _USER.items()}
+    user["groups"] = groups_in(rows)
     if user["archived"] or not user["approved"]:
         raise Unauthorized("The user is not approved or is archived.", headers=_INVALID)
     return session, user

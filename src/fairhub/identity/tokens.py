@@ -21,6 +21,7 @@ from fairhub.db import DirectSelect, db, flush_unique, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.audit import record_now
+from fairhub.identity.groups import groups_in, with_groups
 from fairhub.identity.models import ApiToken, Role, User, token_status
 from fairhub.identity.roles import grantable_roles, role_exists, role_permissions
 
@@ -130,11 +131,12 @@ def _reject(token, owner: dict, message: str, ip: str) -> None:
 
 
 def _lookup() -> Select:
-    """One indexed read: what checking a token needs of it, its owner's profile, and the
-    permissions stored for the owner's and the token's roles if they are custom roles."""
+    """One indexed read: what checking a token needs of it, its owner's profile and groups,
+    and the permissions stored for the owner's and the token's roles if they are custom
+    roles."""
     users, owner_role, token_role = (User.__table__, Role.__table__.alias("owner_role"),
                                      Role.__table__.alias("token_role"))
-    return (
+    return with_groups(
         select(*(ApiToken.__table__.c[name] for name in _CHECKED),
                *(users.c[name].label(label) for label, name in _OWNER.items()),
                owner_role.c.permissions.label("owner_role_permissions"),
@@ -142,8 +144,7 @@ def _lookup() -> Select:
         .join(users, users.c.id == ApiToken.owner_id)
         .outerjoin(owner_role, owner_role.c.code == users.c.role)
         .outerjoin(token_role, token_role.c.code == ApiToken.role)
-        .where(ApiToken.key == bindparam("key"))
-    )
+        .where(ApiToken.key == bindparam("key")), users.c.id)
 
 
 _CHECKED = ("id", "secret_hash", "owner_id", "role", "valid_to", "allowed_ips", "single_use",
@@ -153,7 +154,8 @@ _LOOKUP = DirectSelect(_lookup())
 
 
 def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
-    """The token a secret belongs to and its owner's profile, after every check.
+    """The token a secret belongs to and its owner's profile (with ``groups``), after every
+    check.
 
     The check is one indexed read and a constant-time compare of SHA-256 digests. The use of
     a reusable token is recorded (see :class:`UsageBuffer`); a single-use token is only used
@@ -162,13 +164,13 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     the token's custom roles store (see :func:`~fairhub.identity.roles.permissions_of`).
     """
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
-    token = None
-    if _KEY.fullmatch(key):
-        token = _LOOKUP.first({"key": key})
+    rows = _LOOKUP.all({"key": key}) if _KEY.fullmatch(key) else []
+    token = rows[0] if rows else None
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise Unauthorized("The API token is not valid.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     owner = {name: getattr(token, label) for label, name in _OWNER.items()}
+    owner["groups"] = groups_in(rows)
     now = utcnow()
     problem = _rejection(token, owner, now, ip)
     if problem:

@@ -101,11 +101,12 @@ _action_route("restore", "users/archive", "Restore an archived user, unapproved.
 
 
 def me_view(actor) -> dict:
-    """The signed-in user with what this request may do (read from the actor's profile), in
-    the shape of :class:`MeSchema`."""
-    return {**actor.profile, "groups": users.groups_of(actor.user_id),
-            "permissions": sorted(actor.permissions), "authenticated_via": actor.via,
-            "token_id": actor.token_id}
+    """The signed-in user with what this request may do (read from the actor's profile, with
+    the groups read with the credentials), in the shape of :class:`MeSchema`."""
+    groups = actor.profile.get("groups")
+    return {**actor.profile, "groups": users.groups_of(actor.user_id) if groups is None
+            else groups, "permissions": sorted(actor.permissions),
+            "authenticated_via": actor.via, "token_id": actor.token_id}
 
 
 @me_blp.route("")
