@@ -170,9 +170,11 @@ def run_wrk(
     expect_status_ok: bool = True,
     max_error_ratio: float = 0.01,
     paths: list[str] | None = None,
+    timeout: int | None = None,
 ) -> dict[str, Any]:
     """Load `url` with wrk --latency and return requests_per_sec, p50_ms, p99_ms, non_2xx,
-    errors. With `paths`, requests cycle through those paths on `url`'s server."""
+    errors. With `paths`, requests cycle through those paths on `url`'s server; `timeout`
+    (seconds) replaces wrk's 2 s socket timeout, so slow answers count instead of failing."""
     wrk = require_wrk()
     if not url.startswith("http://127.0.0.1:"):
         raise BenchError(f"benchmarks only target 127.0.0.1, not {url}")
@@ -180,6 +182,8 @@ def run_wrk(
     connections = CONNECTIONS if connections is None else connections
     cmd = [wrk, "--latency", "-t", str(min(threads, connections)),
            "-c", str(connections), "-d", f"{duration}s"]
+    if timeout is not None:
+        cmd += ["--timeout", f"{timeout}s"]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
@@ -188,7 +192,8 @@ def run_wrk(
             script.flush()
             cmd += ["-s", script.name]
         cmd.append(url)
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+        done = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=duration + 60 + (timeout or 0))
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     result = parse_wrk(done.stdout)
