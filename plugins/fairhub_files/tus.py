@@ -27,6 +27,7 @@ MAX_METADATA_PAIRS = 32
 MAX_METADATA_VALUE = 4096
 _KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
+MAX_BYTES = 2**63 - 1  # the largest size or offset the databases store
 
 
 class ChecksumMismatch(ApiError):
@@ -82,8 +83,9 @@ def integer_header(headers, name: str) -> int:
     value = headers.get(name)
     if value is None:
         raise BadRequest(f"The {name} header is required.")
-    if not _DIGITS.match(value.strip()):
-        raise BadRequest(f"The {name} header must be a non-negative integer, not {value[:40]!r}.")
+    if not _DIGITS.match(value.strip()) or int(value) > MAX_BYTES:
+        raise BadRequest(f"The {name} header must be an integer from 0 to {MAX_BYTES}, not "
+                         f"{value[:40]!r}.")
     return int(value)
 
 

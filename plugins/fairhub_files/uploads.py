@@ -160,11 +160,11 @@ def write(upload: StoredFile, offset: int, stream: BinaryIO, checksum) -> int:
             enqueue_after_commit(load_table, upload.id)
     db.session.commit()
     if failure is not None:
-        raise failure if isinstance(failure, ApiError) else _gone(failure)
+        raise failure if isinstance(failure, ApiError) else _cut_short(failure)
     return offset + kept
 
 
-def _gone(error: Exception) -> ApiError:
+def _cut_short(error: Exception) -> ApiError:
     return BadRequest(f"The chunk stopped before its end ({type(error).__name__}); what "
                       "arrived was kept. Ask HEAD for the offset and go on from there.")
 

@@ -133,6 +133,9 @@ def test_bad_headers_get_clear_errors(client, manager, dataset):
         assert_error(client.post(url, headers={**manager, **TUS, "Upload-Length": "1",
                                                "Upload-Metadata": header}), 400)
     location = create(client, manager, url, 4).headers["Location"]
+    for offset in ("9223372036854775808", "9999999999999999999"):  # past what a database holds
+        assert_error(client.patch(location, data=b"ab", headers={
+            **manager, **CHUNK, "Upload-Offset": offset}), 400)
     assert_error(client.patch(location, data=b"ab", headers={**manager, **TUS,
                                                              "Upload-Offset": "0"}), 415)
     assert_error(client.patch(location, data=b"ab", headers={**manager, **CHUNK}), 400)
