@@ -105,10 +105,10 @@ def _create(kind: str, dataset, dictionary) -> Response:
         _check_content_type()
     checksum = tus.parse_checksum(request.headers.get("Upload-Checksum")) if with_body else None
     upload = uploads.create(actor, kind, dataset, dictionary, length, metadata, extra)
-    upload_id, file_id = upload.upload_id, upload.id
-    db.session.commit()
-    headers = {"Location": f"{blp.url_prefix}/uploads/{upload_id}",
+    headers = {"Location": f"{blp.url_prefix}/uploads/{upload.upload_id}",
                "Upload-Expires": tus.http_date(upload.expires_at)}
+    file_id = upload.id
+    db.session.commit()
     if with_body or length == 0:
         offset = _write(db.session.get(StoredFile, file_id), 0, checksum)
         headers["Upload-Offset"] = str(offset)
