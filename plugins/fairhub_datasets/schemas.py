@@ -10,7 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from fairhub import JsonBoolean, PageArgsSchema, Timestamp, id_field
+from fairhub import JsonBoolean, NestedList, PageArgsSchema, Timestamp, id_field
 
 from .models import CODE_LENGTH, LEVELS, VISIBILITIES
 
@@ -142,16 +142,17 @@ class FieldSchema(ma.Schema):
     pseudonymisation_rule = _text(255, allow_none=True, load_default=None)
 
 
-class LookupOptionSchema(ma.Schema):
-    name = ma.fields.Raw(required=True, metadata={"description": "A string or a number."})
-    description = _text(2000, allow_none=True, load_default=None)
+def _option_name(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ma.ValidationError("Must be a string or a number.")
+    if isinstance(value, str) and not 0 < len(value) <= 500:
+        raise ma.ValidationError("Must be 1 to 500 characters long.")
 
-    @ma.validates("name")
-    def scalar(self, value: Any, **_: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ma.ValidationError("Must be a string or a number.")
-        if isinstance(value, str) and not 0 < len(value) <= 500:
-            raise ma.ValidationError("Must be 1 to 500 characters long.")
+
+class LookupOptionSchema(ma.Schema):
+    name = ma.fields.Raw(required=True, validate=_option_name,
+                         metadata={"description": "A string or a number."})
+    description = _text(2000, allow_none=True, load_default=None)
 
 
 class LookupSchema(ma.Schema):
@@ -159,7 +160,7 @@ class LookupSchema(ma.Schema):
 
     type = ma.fields.String(allow_none=True, load_default=None,
                             validate=ma.validate.OneOf(FIELD_TYPES))
-    options = ma.fields.Nested(LookupOptionSchema, many=True, required=True)
+    options = NestedList(LookupOptionSchema, required=True)
 
     @ma.validates("options")
     def distinct(self, options: list, **_: Any) -> None:
@@ -240,7 +241,7 @@ class DictionaryInputSchema(ma.Schema):
     code = _code(DICTIONARY_CODE)
     name = _name()
     description = _text(MAX_TEXT, allow_none=True)
-    fields = ma.fields.Nested(FieldSchema, many=True)
+    fields = NestedList(FieldSchema)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField())
     toBeDeleted = JsonBoolean(metadata={"description": "Delete this dictionary (PATCH)."})
 
@@ -267,7 +268,7 @@ class DictionaryCreateSchema(DictionaryInputSchema):
     class Meta:
         exclude = ("id", "toBeDeleted")
 
-    fields = ma.fields.Nested(FieldSchema, many=True, load_default=list)
+    fields = NestedList(FieldSchema, load_default=list)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField(),
                              load_default=dict)
 

@@ -45,12 +45,14 @@ from fairhub.errors import (  # noqa: E402
 from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, User  # noqa: E402
+from fairhub.nested import NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 
 __all__ = [
     "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "DirectSelect",
     "Event", "Forbidden",
-    "Group", "GroupMember", "JsonBoolean", "NotFound", "PageArgsSchema", "PagingSchema",
+    "Group", "GroupMember", "JsonBoolean", "NestedList", "NotFound", "PageArgsSchema",
+    "PagingSchema",
     "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests", "Unauthorized",
     "User", "UTCDateTime", "ValidationError", "at_commit", "create_app", "current_actor", "db",
     "emit", "flush_unique", "hookimpl", "hookspec", "id_field", "json_response", "list_schema",
