@@ -1,10 +1,12 @@
-"""DirectSelect: the same rows as SQLAlchemy's execution, on the request's read connection."""
+"""DirectSelect: the same rows as SQLAlchemy's execution, on the request's read connection;
+insert_many: plain rows straight through the driver."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import bindparam, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from fairhub import DirectSelect, read_connection, utcnow
 from fairhub.identity.models import ApiToken, User
@@ -49,3 +51,24 @@ def test_first_is_none_without_rows(app):
 def test_lists_are_refused(app):
     with app.test_request_context(), pytest.raises(ValueError, match="IN"):
         DirectSelect(select(User.id).where(User.role.in_(["a", "b"]))).all()
+
+
+def test_insert_many_writes_plain_rows_and_can_skip_taken_keys(app):
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    from fairhub import db, insert_many
+
+    pairs = Table("insert_many_pairs", MetaData(), Column("name", String(20), primary_key=True),
+                  Column("number", Integer), Column("note", String(20)))
+    with app.app_context():
+        connection = db.session.connection()
+        pairs.create(connection)
+        insert_many(connection, pairs, ("name", "number", "note"),
+                    [("o'hare", 1, None), ("bar", 2, "x;--")])
+        insert_many(connection, pairs, ("name", "number", "note"),
+                    [("bar", 3, "skipped"), ("baz", 4, "new")], skip_existing=True)
+        assert sorted(connection.execute(select(pairs))) == [
+            ("bar", 2, "x;--"), ("baz", 4, "new"), ("o'hare", 1, None)]
+        with pytest.raises(IntegrityError):  # without skip_existing, a taken key is an error
+            insert_many(connection, pairs, ("name",), [("bar",)])
+        db.session.rollback()

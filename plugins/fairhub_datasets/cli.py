@@ -31,8 +31,9 @@ def datasets() -> None:
 @click.option("--update", is_flag=True,
               help="Patch datasets whose code exists (else they are reported as errors).")
 @click.option("--owner", metavar="EMAIL", help="Make this user the owner of new datasets.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Processes validating records (default one per CPU).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0),
+              help="Processes validating records besides the one writing them (default one "
+                   "per CPU but one; 0 validates in the writing process).")
 @with_appcontext
 def import_command(path: Path, update: bool, owner: str | None, jobs: int | None) -> None:
     """Import datasets from PATH: a JSON file (one dataset or a list), a JSON-lines file

@@ -1,4 +1,4 @@
-"""Bulk import of datasets: read records, validate them on every CPU, write them in batches.
+"""Bulk import of datasets: read records, validate them in worker processes, write in batches.
 
 Validation (marshmallow) is most of the work, so worker processes do it while this process
 writes: each batch of new datasets goes in with a few multi-row statements
@@ -133,17 +133,24 @@ def _enter_worker() -> None:
     _WORKER_APP.app_context().push()
 
 
+def default_jobs() -> int:
+    """Worker processes by default: one per CPU but the one the writer needs (writing is the
+    longer half of an import, so a worker competing with it slows the whole run)."""
+    return (os.cpu_count() or 1) - 1
+
+
 @contextmanager
 def checker(jobs: int | None) -> Iterator[Any]:
-    """A function mapping records to :func:`check` results, in order, on ``jobs`` processes.
+    """A function mapping records to :func:`check` results, in order, on ``jobs`` worker
+    processes besides this one (0: in this process).
 
     Start it before the command touches the database: worker processes are forked and must
     not inherit open connections.
     """
     global _WORKER_APP
-    jobs = jobs or os.cpu_count() or 1
+    jobs = default_jobs() if jobs is None else jobs
     with _rare_collections():
-        if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if jobs == 0 or "fork" not in multiprocessing.get_all_start_methods():
             yield lambda items: map(check, items)
             return
         _WORKER_APP = current_app._get_current_object()

@@ -28,6 +28,7 @@ from fairhub.db import (  # noqa: E402
     at_commit,
     db,
     flush_unique,
+    insert_many,
     read_connection,
     utcnow,
 )
@@ -49,12 +50,11 @@ from fairhub.nested import NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 
 __all__ = [
-    "ANONYMOUS", "Actor", "ApiError", "BadRequest", "Blueprint", "Conflict", "DirectSelect",
-    "Event", "Forbidden",
-    "Group", "GroupMember", "JsonBoolean", "NestedList", "NotFound", "PageArgsSchema",
-    "PagingSchema",
-    "Permission", "PreconditionFailed", "Setting", "Timestamp", "TooManyRequests", "Unauthorized",
-    "User", "UTCDateTime", "ValidationError", "at_commit", "create_app", "current_actor", "db",
-    "emit", "flush_unique", "hookimpl", "hookspec", "id_field", "json_response", "list_schema",
-    "page_of", "paginate", "read_connection", "timestamp", "utcnow",
+    "Actor", "ANONYMOUS", "ApiError", "at_commit", "BadRequest", "Blueprint", "Conflict",
+    "create_app", "current_actor", "db", "DirectSelect", "emit", "Event", "flush_unique",
+    "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec", "id_field", "insert_many",
+    "json_response", "JsonBoolean", "list_schema", "NestedList", "NotFound", "page_of",
+    "PageArgsSchema", "paginate", "PagingSchema", "Permission", "PreconditionFailed",
+    "read_connection", "Setting", "Timestamp", "timestamp", "TooManyRequests", "Unauthorized",
+    "User", "UTCDateTime", "utcnow", "ValidationError",
 ]

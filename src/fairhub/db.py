@@ -227,6 +227,25 @@ class DirectSelect:
         return result
 
 
+def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
+                rows: list[tuple], *, skip_existing: bool = False) -> None:
+    """Insert ``rows`` (tuples of plain ``str``, ``int``, ``float`` or ``None``, in the order
+    of ``columns``) into ``table`` straight through the driver's executemany.
+
+    For bulk writes of narrow rows, where building SQLAlchemy's parameters for every row costs
+    more than the database does. Values are sent as they are: no type's conversions run, so
+    only plain values belong here. ``skip_existing`` leaves rows whose key is taken alone.
+    """
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+                 f"VALUES ({', '.join([mark] * len(columns))})"
+                 + (" ON CONFLICT DO NOTHING" if skip_existing else ""))
+    connection.exec_driver_sql(statement, rows)
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its wildcards escaped (use ``escape="\\"``)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -34,12 +34,14 @@ def test_import_a_file_then_read_it_through_the_api(fairhub_cli, api, example, t
     assert body["approvers"] == []  # no --owner: nobody owns it yet
 
 
-def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path):
+@pytest.mark.parametrize("jobs", [[], ["--jobs", "0"], ["--jobs", "2"]],
+                         ids=["default", "in-process", "two-workers"])
+def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path, jobs):
     lines = [json.dumps(minimal("first")), "{not json", json.dumps([1]),
              json.dumps(minimal("bad code!")), json.dumps(minimal("second")), ""]
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
-    result = fairhub_cli("datasets", "import", str(path))
+    result = fairhub_cli("datasets", "import", str(path), *jobs)
     assert result.exit_code == 1
     assert f"{path}:2: Not valid JSON" in result.stderr
     assert f"{path}:3: A dataset is a JSON object." in result.stderr
