@@ -1,7 +1,11 @@
 """Core tests: the fairhub test kit's fixtures (loaded as a pytest plugin) plus these."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from fairhub.plugins import installed_plugins
 
@@ -14,6 +18,66 @@ EVERY_PLUGIN = [*installed_plugins(), SAMPLE]
 def fairhub_plugins():
     """Core tests run with the sample third-party plugin only."""
     return [SAMPLE]
+
+
+@pytest.fixture(scope="module")
+def make_shared_app(tmp_path_factory, postgres_run_url):
+    """``make_shared_app(plugins, config=None)``: an app that the tests of one module share.
+
+    Each call gives a new app, with the settings of the kit's ``make_app``, on a new database
+    of its own (a SQLite file, or a PostgreSQL schema of the run's database) with its tables
+    created; the database is dropped after the module.
+
+    Building an app and its tables is most of what a short test costs, so a long list of
+    parametrized checks that only read, or send requests the app must refuse, share one.
+    Such a test still checks what its own request did (a refused write that went through
+    fails the test that sent it), so sharing hides nothing; tests that change data keep an
+    app of their own.
+    """
+    from fairhub import create_app, db
+
+    apps, schemas = [], []
+
+    def factory(plugins, config: dict | None = None):
+        directory = tmp_path_factory.mktemp("shared-app")
+        if postgres_run_url is None:
+            url = f"sqlite:///{directory / 'fairhub.db'}"
+        else:
+            schema = f"m_{uuid.uuid4().hex[:12]}"
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            schemas.append(schema)
+            url = make_url(postgres_run_url).update_query_dict(
+                {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        settings = {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+            "INSTANCE_PATH": str(directory / "instance"),
+            "TOKENS_USAGE_FLUSH_SECONDS": 0,
+            "AUTH_PASSWORD_TIME_COST": 1,
+            "AUTH_PASSWORD_MEMORY_KIB": 64,
+            **(config or {}),
+        }
+        app = create_app(settings, plugins=plugins)
+        apps.append(app)
+        with app.app_context():
+            db.create_all()
+        return app
+
+    admin = (create_engine(postgres_run_url, isolation_level="AUTOCOMMIT")
+             if postgres_run_url else None)
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+    if admin is not None:
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def signed_in(app, role: str = "standard"):
