@@ -72,3 +72,17 @@ def test_insert_many_writes_plain_rows_and_can_skip_taken_keys(app):
         with pytest.raises(IntegrityError):  # without skip_existing, a taken key is an error
             insert_many(connection, pairs, ("name",), [("bar",)])
         db.session.rollback()
+
+
+def test_a_column_whose_type_reads_null_as_a_value_is_refused(app):
+    from sqlalchemy import Integer, TypeDecorator
+
+    class NullAsZero(TypeDecorator):
+        impl = Integer
+        cache_ok = True
+
+        def process_result_value(self, value, dialect):
+            return 0 if value is None else value
+
+    with app.test_request_context(), pytest.raises(ValueError, match="reads NULL"):
+        DirectSelect(select(User.id, literal(None, NullAsZero()).label("zero"))).all()

@@ -154,7 +154,7 @@ class _Compiled:
     names: tuple[str, ...] | None  # bound parameters in order, for positional drivers
     defaults: dict[str, Any]
     binders: tuple[tuple[str, Callable], ...]
-    converters: tuple[tuple[int, Callable], ...]
+    converters: tuple[Callable | None, ...]  # one per column (None: as the driver gives it)
 
 
 class DirectSelect:
@@ -165,7 +165,8 @@ class DirectSelect:
     as SQLAlchemy's execution would do, without the rest of that execution's bookkeeping,
     which costs more than such statements themselves. Rows are named tuples of the selected
     columns' keys. IN lists are refused (SQLAlchemy rewrites them at every execution): write
-    equalities or bind one value.
+    equalities or bind one value. NULL is read as None without calling a type's conversion, so
+    a column whose type reads NULL as something else is refused too.
     """
 
     def __init__(self, statement: Select) -> None:
@@ -193,12 +194,12 @@ class DirectSelect:
             raise
         finally:
             cursor.close()
-        if compiled.converters:
-            rows = [list(row) for row in rows]
-            for row in rows:
-                for index, convert in compiled.converters:
-                    row[index] = convert(row[index])
-        return [self.row(*row) for row in rows]
+        make = self.row._make
+        if not compiled.converters:
+            return [make(row) for row in rows]
+        converters = compiled.converters
+        return [make([value if convert is None or value is None else convert(value)
+                      for convert, value in zip(converters, row)]) for row in rows]
 
     def first(self, params: dict | None = None) -> Any:
         """The first row the statement selects with ``params``, or None."""
@@ -215,10 +216,14 @@ class DirectSelect:
             if process is not None:
                 binders.append((name, process))
         converters = []
-        for index, column in enumerate(self.statement.selected_columns):
+        for column in self.statement.selected_columns:
             process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            if process is not None:
-                converters.append((index, process))
+            if process is not None and process(None) is not None:
+                raise ValueError(f"{column.key}: a DirectSelect reads NULL as None, but its "
+                                 "type reads NULL as something else.")
+            converters.append(process)
+        if not any(converters):
+            converters = []
         result = _Compiled(
             sql=compiled.string, names=tuple(compiled.positiontup) if dialect.positional
             else None, defaults=dict(compiled.params), binders=tuple(binders),
