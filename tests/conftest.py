@@ -20,6 +20,65 @@ def fairhub_plugins():
     return [SAMPLE]
 
 
+@pytest.fixture(scope="session")
+def fresh_tables(tmp_path_factory, postgres_run_url):
+    """This worker's tables as ``create_all`` makes them, to hand out (see fresh_tables)."""
+    from fresh_tables import FreshTables
+
+    tables = FreshTables(tmp_path_factory.mktemp("fresh-tables"), postgres_run_url)
+    yield tables
+    tables.close()
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_run_url, fresh_tables):
+    """The kit's ``database_url``, whose PostgreSQL schema may be kept for the next test.
+
+    As the kit's: a SQLite file, or a new empty PostgreSQL schema, of this test's own; its
+    connections also carry an application name, so that any still open at the end are seen.
+    """
+    if postgres_run_url is None:
+        yield f"sqlite:///{tmp_path / 'fairhub.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with fresh_tables.admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(postgres_run_url).update_query_dict({
+            "options": f"-csearch_path={schema}",
+            "application_name": fresh_tables.application_name(schema),
+        }).render_as_string(hide_password=False)
+    finally:
+        fresh_tables.release(schema)
+
+
+_UNSET = object()
+
+
+@pytest.fixture
+def make_app(make_app, database_url, fresh_tables):
+    """The kit's ``make_app``, whose tables come from ``fresh_tables`` when it has them.
+
+    The kit builds the app; then ``create_all`` runs on this test's database as before, only
+    when an earlier test's tables fit (made by the same models and DDL listeners, holding
+    just what ``create_all`` wrote) they are put in place first and it finds them there.
+    """
+    from fairhub import db
+
+    def factory(config: dict | None = None, plugins=_UNSET, create_tables: bool = True):
+        kit = {} if plugins is _UNSET else {"plugins": plugins}
+        app = make_app(config, create_tables=False, **kit)
+        if create_tables:
+            with app.app_context():
+                if (config or {}).get("DATABASE_URL", database_url) == database_url:
+                    fresh_tables.create_all(database_url)
+                else:
+                    db.create_all()
+        return app
+
+    return factory
+
+
 @pytest.fixture(scope="module")
 def make_shared_app(tmp_path_factory, postgres_run_url):
     """``make_shared_app(plugins, config=None)``: an app that the tests of one module share.
