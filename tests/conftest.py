@@ -52,6 +52,16 @@ def database_url(tmp_path, postgres_run_url, fresh_tables):
         fresh_tables.release(schema)
 
 
+@pytest.fixture
+def fairhub_env(fairhub_env):
+    """The kit's environment for ``fairhub`` commands and servers, with the cheap password
+    hashes the kit's ``make_app`` gives in-process apps: the tests check the logic, not
+    Argon2's cost (at its defaults, each app start and each password costs a tenth of a
+    second or more, in every command run)."""
+    return {**fairhub_env, "FAIRHUB_AUTH_PASSWORD_TIME_COST": "1",
+            "FAIRHUB_AUTH_PASSWORD_MEMORY_KIB": "64"}
+
+
 _UNSET = object()
 
 
