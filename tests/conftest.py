@@ -14,6 +14,26 @@ SAMPLE = "sample_plugin.plugin"
 EVERY_PLUGIN = [*installed_plugins(), SAMPLE]
 
 
+# Tests that each take far longer than the rest (the property test takes a minute or more),
+# longest first. They run before the others: under pytest-xdist, a worker that drew one near
+# the end would still be running it long after the other workers ran out of tests.
+LONG_FIRST = (
+    "tests/test_api_properties.py",
+    "tests/plugins/files/test_live_uploads.py",
+    "tests/identity/test_single_use_race.py",
+    "tests/test_live_server.py",
+    "tests/plugins/files/test_jobs.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each file, and of the rest, is kept
+
+
 @pytest.fixture
 def fairhub_plugins():
     """Core tests run with the sample third-party plugin only."""
