@@ -259,6 +259,11 @@ class FreshTables:
                 self.kept.setdefault(key, []).append(name)
                 return
         with self.admin.connect() as connection:
+            # A connection the test left in a transaction (one not yet garbage collected) would
+            # hold its locks until this process ends, and the drop would wait on it for ever.
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE application_name = :name"),
+                               {"name": self.application_name(schema)})
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
     def close(self) -> None:
