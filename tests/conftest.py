@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from fairhub.plugins import installed_plugins
+from fairhub.testing import app_settings, drop_schema, schema_url
 
 SAMPLE = "sample_plugin.plugin"
 # The built-in plugins and the sample one: for tests that cover whatever routes exist.
@@ -64,22 +64,9 @@ def database_url(tmp_path, postgres_run_url, fresh_tables):
     with fresh_tables.admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield make_url(postgres_run_url).update_query_dict({
-            "options": f"-csearch_path={schema}",
-            "application_name": fresh_tables.application_name(schema),
-        }).render_as_string(hide_password=False)
+        yield schema_url(postgres_run_url, schema)
     finally:
         fresh_tables.release(schema)
-
-
-@pytest.fixture
-def fairhub_env(fairhub_env):
-    """The kit's environment for ``fairhub`` commands and servers, with the cheap password
-    hashes the kit's ``make_app`` gives in-process apps: the tests check the logic, not
-    Argon2's cost (at its defaults, each app start and each password costs a tenth of a
-    second or more, in every command run)."""
-    return {**fairhub_env, "FAIRHUB_AUTH_PASSWORD_TIME_COST": "1",
-            "FAIRHUB_AUTH_PASSWORD_MEMORY_KIB": "64"}
 
 
 _UNSET = object()
@@ -136,18 +123,8 @@ def make_shared_app(tmp_path_factory, postgres_run_url):
             with admin.connect() as connection:
                 connection.execute(text(f'CREATE SCHEMA "{schema}"'))
             schemas.append(schema)
-            url = make_url(postgres_run_url).update_query_dict(
-                {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-        settings = {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-            "INSTANCE_PATH": str(directory / "instance"),
-            "TOKENS_USAGE_FLUSH_SECONDS": 0,
-            "AUTH_PASSWORD_TIME_COST": 1,
-            "AUTH_PASSWORD_MEMORY_KIB": 64,
-            **(config or {}),
-        }
+            url = schema_url(postgres_run_url, schema)
+        settings = {**app_settings(url, directory / "instance"), **(config or {})}
         app = create_app(settings, plugins=plugins)
         apps.append(app)
         with app.app_context():
@@ -165,7 +142,7 @@ def make_shared_app(tmp_path_factory, postgres_run_url):
     if admin is not None:
         with admin.connect() as connection:
             for schema in schemas:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                drop_schema(connection, schema)
         admin.dispose()
 
 

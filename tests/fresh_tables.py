@@ -31,6 +31,8 @@ import uuid
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from fairhub.testing import connection_name, drop_schema
+
 # Schemas kept per signature; one is enough when tests take and give back one at a time.
 KEEP_PER_SIGNATURE = 2
 
@@ -159,11 +161,6 @@ class FreshTables:
 
     # The test's database
 
-    @staticmethod
-    def application_name(schema: str) -> str:
-        """Every connection to a test's schema says so, to be found open at its end."""
-        return f"fairhub-test-{schema}"
-
     def create_all(self, database_url: str) -> None:
         """``db.create_all()`` in the current app, on ``database_url`` (this test's database),
         from kept tables when there are some for the current signature."""
@@ -243,7 +240,7 @@ class FreshTables:
                     # dropped, they would have had nothing to work on either).
                     others = ("FROM pg_stat_activity WHERE application_name = :name"
                               " AND pid <> pg_backend_pid()")
-                    about = {"name": self.application_name(schema)}
+                    about = {"name": connection_name(schema)}
                     busy = connection.execute(text(
                         f"SELECT count(*) {others} AND state IS DISTINCT FROM 'idle'"),
                         about).scalar()
@@ -259,12 +256,7 @@ class FreshTables:
                 self.kept.setdefault(key, []).append(name)
                 return
         with self.admin.connect() as connection:
-            # A connection the test left in a transaction (one not yet garbage collected) would
-            # hold its locks until this process ends, and the drop would wait on it for ever.
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE application_name = :name"),
-                               {"name": self.application_name(schema)})
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            drop_schema(connection, schema)
 
     def close(self) -> None:
         if self.admin is not None:

@@ -90,6 +90,28 @@ def postgres_run_url(request: pytest.FixtureRequest, fairhub_backend: str) -> It
         admin.dispose()
 
 
+def connection_name(schema: str) -> str:
+    """The application name of every connection to a test's schema (:func:`schema_url`)."""
+    return f"fairhub-test-{schema}"
+
+
+def schema_url(postgres_run_url: str, schema: str) -> str:
+    """The URL of the run's PostgreSQL database working in ``schema``; its connections name
+    the schema (see :func:`drop_schema`)."""
+    return make_url(postgres_run_url).update_query_dict({
+        "options": f"-csearch_path={schema}", "application_name": connection_name(schema),
+    }).render_as_string(hide_password=False)
+
+
+def drop_schema(connection: Any, schema: str) -> None:
+    """Drop a test's schema, first ending the connections made to it: one a test left in a
+    transaction (not yet garbage collected) would hold its locks, and the drop would wait on
+    it for ever."""
+    connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE application_name = :name"), {"name": connection_name(schema)})
+    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
 @pytest.fixture
 def database_url(tmp_path, postgres_run_url: str | None) -> Iterator[str]:
     """A database of this test's own: a SQLite file, or a fresh PostgreSQL schema."""
@@ -101,11 +123,10 @@ def database_url(tmp_path, postgres_run_url: str | None) -> Iterator[str]:
     with engine.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = make_url(postgres_run_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        yield schema_url(postgres_run_url, schema)
     finally:
         with engine.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            drop_schema(connection, schema)
         engine.dispose()
 
 
@@ -113,6 +134,24 @@ def database_url(tmp_path, postgres_run_url: str | None) -> Iterator[str]:
 def fairhub_plugins() -> list | None:
     """Plugins the ``app`` fixture enables; override in a conftest (None: all installed)."""
     return None
+
+
+# Cheap password hashes: the tests check the logic, not Argon2's cost (at its defaults every
+# password, and every app start, costs a tenth of a second or more).
+CHEAP_PASSWORDS = {"AUTH_PASSWORD_TIME_COST": 1, "AUTH_PASSWORD_MEMORY_KIB": 64}
+
+
+def app_settings(database_url: str, instance_path: Any) -> dict:
+    """The settings of an app under test on ``database_url``."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "INSTANCE_PATH": str(instance_path),
+        # Token use counts are written at once, so tests can read them back.
+        "TOKENS_USAGE_FLUSH_SECONDS": 0,
+        **CHEAP_PASSWORDS,
+    }
 
 
 @pytest.fixture
@@ -123,18 +162,7 @@ def make_app(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[
     apps = []
 
     def factory(config: dict | None = None, plugins: Any = _UNSET, create_tables: bool = True):
-        settings = {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            # Token use counts are written at once, so tests can read them back.
-            "TOKENS_USAGE_FLUSH_SECONDS": 0,
-            # Cheap password hashes: the tests check the logic, not Argon2's cost.
-            "AUTH_PASSWORD_TIME_COST": 1,
-            "AUTH_PASSWORD_MEMORY_KIB": 64,
-        }
-        settings.update(config or {})
+        settings = {**app_settings(database_url, tmp_path / "instance"), **(config or {})}
         app = create_app(settings, plugins=fairhub_plugins if plugins is _UNSET else plugins)
         apps.append(app)
         if create_tables:
@@ -257,6 +285,7 @@ def fairhub_env(database_url: str, tmp_path, fairhub_plugins) -> dict:
         "FAIRHUB_DATABASE_URL": database_url,
         "FAIRHUB_SECRET_KEY": "live-" + uuid.uuid4().hex,
         **({"FAIRHUB_PLUGINS": ",".join(fairhub_plugins)} if fairhub_plugins else {}),
+        **{f"FAIRHUB_{name}": str(value) for name, value in CHEAP_PASSWORDS.items()},
         # Child processes import what the tests import (plugins living in the test tree).
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }
