@@ -16,6 +16,9 @@ Plugin authors get the same fixtures the core's tests use:
   app on the same database to check what a command did.
 
 PostgreSQL runs get one database per test run (dropped at the end) and one schema per test.
+For fixtures of one's own: ``app_settings(url, instance_path)`` are the settings those apps
+get; ``schema_url(run_url, schema)`` and ``drop_schema(connection, schema)`` make and drop a
+schema's database the way ``database_url`` does.
 Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it.
 """
 from __future__ import annotations
