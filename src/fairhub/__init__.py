@@ -30,6 +30,7 @@ from fairhub.db import (  # noqa: E402
     flush_unique,
     insert_many,
     read_connection,
+    reserve_ids,
     utcnow,
 )
 from fairhub.errors import (  # noqa: E402
@@ -55,6 +56,6 @@ __all__ = [
     "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec", "id_field", "insert_many",
     "json_response", "JsonBoolean", "list_schema", "NestedList", "NotFound", "page_of",
     "PageArgsSchema", "paginate", "PagingSchema", "Permission", "PreconditionFailed",
-    "read_connection", "Setting", "Timestamp", "timestamp", "TooManyRequests", "Unauthorized",
-    "User", "UTCDateTime", "utcnow", "ValidationError",
+    "read_connection", "reserve_ids", "Setting", "Timestamp", "timestamp", "TooManyRequests",
+    "Unauthorized", "User", "UTCDateTime", "utcnow", "ValidationError",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, Select, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
@@ -71,6 +71,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:
+    """Open SQLite's transaction before a savepoint that would otherwise open it.
+
+    Python's sqlite3 begins a transaction only before a write, so a savepoint taken before
+    the session's first write would be the outermost transaction, and releasing it would
+    commit everything written since, whatever the session did next (roll back included).
+    """
+    driver_connection = connection.connection.driver_connection
+    if not driver_connection.in_transaction:
+        driver_connection.execute("BEGIN")
+
+
 # A pooled connection idle for longer than this is pinged before it is lent again.
 PING_AFTER_IDLE_SECONDS = 1.0
 _IDLE_SINCE = "fairhub_idle_since"
@@ -116,6 +128,7 @@ def init_db(app: Flask) -> None:
         engine = db.engine
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "savepoint", _begin_before_savepoint)
         if postgresql and not options.get("pool_pre_ping"):
             event.listen(engine.pool, "checkin", _mark_idle)
             event.listen(engine.pool, "checkout", _pinger(engine.dialect))
@@ -233,22 +246,70 @@ class DirectSelect:
 
 
 def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
-                rows: list[tuple], *, skip_existing: bool = False) -> None:
+                rows: list[tuple], *, skip_existing: bool = False,
+                constants: dict[str, Any] | None = None) -> None:
     """Insert ``rows`` (tuples of plain ``str``, ``int``, ``float`` or ``None``, in the order
     of ``columns``) into ``table`` straight through the driver's executemany.
 
     For bulk writes of narrow rows, where building SQLAlchemy's parameters for every row costs
     more than the database does. Values are sent as they are: no type's conversions run, so
-    only plain values belong here. ``skip_existing`` leaves rows whose key is taken alone.
+    only plain values belong here (a JSON column takes JSON text). ``constants`` are columns
+    with one value for every row (a time), converted once by their column's type.
+    ``skip_existing`` leaves rows whose key is taken alone.
     """
     if not rows:
         return
+    if constants:
+        dialect = connection.dialect
+        extra = tuple(_bound(table.c[name], value, dialect) for name, value in constants.items())
+        columns, rows = (*columns, *constants), [row + extra for row in rows]
     quote = connection.dialect.identifier_preparer.quote
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
                  f"VALUES ({', '.join([mark] * len(columns))})"
                  + (" ON CONFLICT DO NOTHING" if skip_existing else ""))
     connection.exec_driver_sql(statement, rows)
+
+
+def _bound(column: Any, value: Any, dialect: Any) -> Any:
+    """``value`` as the driver takes it for ``column``: its type's conversions applied."""
+    convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return convert(value) if convert else value
+
+
+def reserve_ids(connection: Connection, table: Any, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table``, taken from the numbering of its integer key
+    as inserting them would: never given to another row, before or after.
+
+    So rows that hold their own or each other's ids (a stored document, a child's parent)
+    go in with one INSERT each, without reading ids back. On SQLite the table must be
+    ``sqlite_autoincrement`` (its numbering is kept in ``sqlite_sequence``), and reserving
+    takes the database's write lock until the transaction ends; on PostgreSQL the key's
+    sequence gives them.
+    """
+    if count <= 0:
+        return []
+    (key,) = table.primary_key.columns
+    if connection.dialect.name == "postgresql":
+        return list(connection.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:table, :key)) "
+                 "FROM generate_series(1, :count)"),
+            {"table": table.name, "key": key.name, "count": count}).scalars())
+    if not table.dialect_options["sqlite"]["autoincrement"]:
+        raise ValueError(f"Ids of {table.name} can be reserved only with sqlite_autoincrement.")
+    quote = connection.dialect.identifier_preparer.quote
+    # The larger of the numbering and the largest id, should anything have set the key
+    # past the numbering; the UPDATE takes the write lock before the count is read.
+    connection.exec_driver_sql(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 "
+        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+        (table.name, table.name))
+    connection.exec_driver_sql(
+        f"UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max({quote(key.name)}), 0) "
+        f"FROM {quote(table.name)})) + ? WHERE name = ?", (count, table.name))
+    last = connection.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                                      (table.name,)).scalar_one()
+    return list(range(last - count + 1, last + 1))
 
 
 def like_pattern(text: str) -> str:
