@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Select, String, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Select, String, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.types import TypeDecorator
 
 from fairhub import (
     Actor,
@@ -32,6 +31,8 @@ from fairhub import (
     emit,
     DirectSelect,
     flush_unique,
+    insert_many,
+    reserve_ids,
     utcnow,
 )
 
@@ -221,81 +222,65 @@ def _plan(item: dict, json_parts: Encoded, taken: Taken) -> dict:
     dictionaries = [_dictionary_row(d, dictionary_codes) for d in item.get("dictionaries", ())]
     taken.datasets.add(code)
     taken.dictionaries |= dictionary_codes
+    name = item.get("name") or title
+    # What the dataset's create event carries as its subject (the id is added once known):
+    # the attributes of a Dataset and its dictionaries that listeners such as the index read.
+    subject = SimpleNamespace(
+        code=code, name=name, visibility=item["visibility"],
+        catalogue=clean_catalogue(item["catalogue"]),
+        dictionaries=[SimpleNamespace(name=d["name"], description=d["description"],
+                                      fields=d["fields"]) for d in dictionaries])
     for dictionary, (fields, lookups) in zip(dictionaries, json_parts.dictionaries):
         dictionary.update(fields=fields, lookups=lookups)
-    return {"code": code, "name": item.get("name") or title, "visibility": item["visibility"],
+    return {"code": code, "name": name, "visibility": item["visibility"],
             "workflow_key": item.get("workflow_key"), "catalogue": json_parts.catalogue,
-            "shown": json_parts.shown, "dictionaries": dictionaries}
+            "shown": json_parts.shown, "dictionaries": dictionaries, "subject": subject}
 
 
-_SET_DOCUMENT = (Dataset.__table__.update()
-                 .where(Dataset.__table__.c.id == bindparam("b_id"))
-                 .values(document=bindparam("b_document")))
+_DATASET_COLUMNS = ("id", "code", "name", "visibility", "workflow_key", "catalogue", "document")
+_DICTIONARY_COLUMNS = ("id", "code", "dataset_id", "position", "name", "description", "fields",
+                       "lookups")
 
 
 def _insert(actor: Actor, plans: list[dict], owner_id: int | None) -> list[int]:
-    """Insert planned datasets, their dictionaries, owners and documents; emit the events.
+    """Insert planned datasets with their documents, their dictionaries and owners; emit the
+    events.
 
-    Rows go in as one multi-row statement per table, their JSON columns as the text already
-    encoded; ids are then read back by code (unique), faster than RETURNING row by row.
+    Ids are reserved first, so each table's rows go in with one statement through the driver
+    and nothing is read back or written twice; JSON columns go in as the text the plans hold.
     """
+    connection = db.session.connection()
     now = utcnow()
-    rows = [{**{k: v for k, v in plan.items() if k not in ("dictionaries", "shown")},
-             "created_by": actor.user_id, "created_at": now, "updated_at": now, "version": 1}
-            for plan in plans]
-    ids = _insert_rows(Dataset, rows, ("catalogue",))
-    children = [{**d, "dataset_id": dataset_id, "position": position, "created_at": now,
-                 "updated_at": now}
-                for dataset_id, plan in zip(ids, plans)
-                for position, d in enumerate(plan["dictionaries"])]
-    for child, child_id in zip(children, _insert_rows(Dictionary, children,
-                                                      ("fields", "lookups"))):
-        child["id"] = child_id
-    owners = {actor.user_id, owner_id} - {None}
-    if owners:
-        db.session.execute(insert(Grant.__table__), [
-            {"dataset_id": i, "user_id": user, "level": "owner", "created_at": now}
-            for i in ids for user in owners])
-    by_dataset: dict[int, list] = {i: [] for i in ids}
-    for child in children:
-        by_dataset[child["dataset_id"]].append(
-            (SimpleNamespace(**child), child["fields"], child["lookups"]))
-    db.session.execute(_SET_DOCUMENT, [
-        {"b_id": i, "b_document": assemble(SimpleNamespace(id=i, **row), plan["shown"],
-                                           by_dataset[i])}
-        for i, row, plan in zip(ids, rows, plans)])
-    for visibility, number in Counter(row["visibility"] for row in rows).items():
+    times = {"created_at": now, "updated_at": now}
+    ids = reserve_ids(connection, Dataset.__table__, len(plans))
+    dictionary_ids = iter(reserve_ids(connection, Dictionary.__table__,
+                                      sum(len(plan["dictionaries"]) for plan in plans)))
+    datasets, dictionaries = [], []
+    for dataset_id, plan in zip(ids, plans):
+        children = [SimpleNamespace(id=next(dictionary_ids), dataset_id=dataset_id,
+                                    position=position, **d, **times)
+                    for position, d in enumerate(plan["dictionaries"])]
+        dataset = SimpleNamespace(id=dataset_id, **plan, **times)
+        document = assemble(dataset, plan["shown"], [(c, c.fields, c.lookups) for c in children])
+        datasets.append((dataset_id, plan["code"], plan["name"], plan["visibility"],
+                         plan["workflow_key"], plan["catalogue"], document))
+        dictionaries += [tuple(getattr(c, column) for column in _DICTIONARY_COLUMNS)
+                         for c in children]
+    insert_many(connection, Dataset.__table__, _DATASET_COLUMNS, datasets,
+                constants={"created_by": actor.user_id, "version": 1, **times})
+    insert_many(connection, Dictionary.__table__, _DICTIONARY_COLUMNS, dictionaries,
+                constants=times)
+    insert_many(connection, Grant.__table__, ("dataset_id", "user_id"),
+                [(i, user) for i in ids for user in {actor.user_id, owner_id} - {None}],
+                constants={"level": "owner", "created_at": now})
+    for visibility, number in Counter(plan["visibility"] for plan in plans).items():
         count(visibility, number)
-    for row, dictionaries in zip(rows, by_dataset.values()):
-        emit(Event("dataset", "create", target={"type": "dataset", "code": row["code"]},
-                   details={"dictionaries": [d.code for d, _, _ in dictionaries]}))
+    for dataset_id, plan in zip(ids, plans):
+        plan["subject"].id = dataset_id
+        emit(Event("dataset", "create", target={"type": "dataset", "code": plan["code"]},
+                   details={"dictionaries": [d["code"] for d in plan["dictionaries"]]},
+                   subject=plan["subject"]))
     return ids
-
-
-class EncodedJSON(TypeDecorator):
-    """A JSON column's value written as JSON text already: bound as it is (still cast to
-    JSON where the database wants a cast), not encoded a second time."""
-
-    impl = JSON
-    cache_ok = True
-
-    def bind_processor(self, dialect):
-        return None
-
-
-def _insert_rows(model: type, rows: list[dict], encoded: tuple[str, ...]) -> list[int]:
-    """Insert ``rows`` (each with a unique ``code``; the ``encoded`` columns as JSON text)
-    and return their ids, in order."""
-    if not rows:
-        return []
-    table = model.__table__
-    statement = insert(table).values({name: bindparam(name, type_=EncodedJSON())
-                                      for name in encoded})
-    db.session.execute(statement, rows)
-    codes = [row["code"] for row in rows]
-    found = dict(db.session.execute(select(table.c.code, table.c.id)
-                                    .where(table.c.code.in_(codes))).all())
-    return [found[code] for code in codes]
 
 
 def update_dataset(actor: Actor, dataset: Dataset, data: dict, if_match: Any = None) -> Dataset:
@@ -324,7 +309,8 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict, if_match: Any = N
         changed += _apply_dictionary_changes(dataset, data["dictionaries"])
     if changed:
         touch(dataset)
-        emit(Event("dataset", "update", target=target(dataset), details={"changed": changed}))
+        emit(Event("dataset", "update", target=target(dataset), details={"changed": changed},
+                   subject=dataset))
     return dataset
 
 

@@ -13,8 +13,6 @@ from fairhub import db
 from . import indexer
 from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
 
-BATCH = 500
-
 
 @click.group("search")
 def search() -> None:
@@ -29,8 +27,8 @@ def reindex() -> None:
         db.session.execute(delete(model))
     codes = list(db.session.scalars(select(Dataset.code).order_by(Dataset.id)))
     with click.progressbar(length=len(codes), label="Indexing", file=sys.stderr) as bar:
-        for start in range(0, len(codes), BATCH):
-            indexer.write(db.session(), codes[start:start + BATCH])
+        for start in range(0, len(codes), indexer.BATCH):
+            indexer.write(db.session(), codes[start:start + indexer.BATCH])
             db.session.commit()
-            bar.update(len(codes[start:start + BATCH]))
+            bar.update(len(codes[start:start + indexer.BATCH]))
     click.echo(f"{len(codes)} datasets indexed.", err=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from types import SimpleNamespace
 
 from fairhub_datasets.models import Dataset, Dictionary
@@ -34,6 +34,7 @@ from .query import grams
 
 _WORD = re.compile(r"\w+")
 MAX_WORD = 64
+BATCH = 500  # datasets per statement, within every database's limit of parameters
 FACETS = ("keyword", "publisher", "license", "accessRights", "visibility")
 # The column of a search entry that holds the ids of each facet's values.
 ENTRY_COLUMNS = {"keyword": "keywords", "publisher": "facets", "license": "facets",
@@ -42,30 +43,57 @@ ENTRY_COLUMNS = {"keyword": "keywords", "publisher": "facets", "license": "facet
 
 def on_event(event: Event) -> None:
     """Queue the dataset a ``dataset.create`` or ``dataset.update`` event names, or whose
-    dictionary a ``dictionary.update`` event (``PATCH /api/dictionaries/{code}``) names."""
+    dictionary a ``dictionary.update`` event (``PATCH /api/dictionaries/{code}``) names.
+
+    A dataset event's subject (the dataset as written) is indexed as it is; a dataset queued
+    without one is read back when the queue is written."""
     if event.type == "dataset" and event.action in ("create", "update") and event.target:
-        at_commit("search", event.target["code"], write)
+        at_commit("search", (event.target["code"], event.subject), _write_queued)
     elif event.type == "dictionary" and event.action == "update" and event.details.get("dataset"):
-        at_commit("search", event.details["dataset"], write)
+        at_commit("search", (event.details["dataset"], None), _write_queued)
+
+
+def _write_queued(session: Session, items: list[tuple[str, object]]) -> None:
+    latest = dict(items)  # what was queued last for each dataset
+    given = [subject for subject in latest.values() if subject is not None]
+    connection = session.connection()
+    for start in range(0, len(given), BATCH):
+        _write(connection, given[start:start + BATCH])
+    write(session, [code for code, subject in latest.items() if subject is None])
 
 
 def write(session: Session, codes: list[str]) -> None:
     """(Re)write the documents, entries and vocabulary of the datasets ``codes``."""
     codes = list(dict.fromkeys(codes))
     connection = session.connection()
-    for start in range(0, len(codes), 500):
-        datasets = connection.execute(
-            select(Dataset.id, Dataset.code, Dataset.name, Dataset.visibility, Dataset.catalogue)
-            .where(Dataset.code.in_(codes[start:start + 500]))).all()
-        if not datasets:
-            continue
-        for model in (SearchDocument, SearchEntry):
-            connection.execute(delete(model).where(
-                model.dataset_id.in_([row.id for row in datasets])))
-        documents = list(_documents(connection, datasets))
-        _insert(connection, SearchDocument, documents)
-        _write_entries(connection, datasets)
-        _add_words(connection, vocabulary(*documents))
+    for start in range(0, len(codes), BATCH):
+        datasets = {row.id: SimpleNamespace(**row._mapping, dictionaries=[])
+                    for row in connection.execute(
+                        select(Dataset.id, Dataset.code, Dataset.name, Dataset.visibility,
+                               Dataset.catalogue)
+                        .where(Dataset.code.in_(codes[start:start + BATCH])))}
+        for table in connection.execute(
+                select(Dictionary.dataset_id, Dictionary.name, Dictionary.description,
+                       Dictionary.fields).where(Dictionary.dataset_id.in_(list(datasets)))
+                .order_by(Dictionary.position)):
+            datasets[table.dataset_id].dictionaries.append(table)
+        _write(connection, list(datasets.values()))
+
+
+def _write(connection, datasets: list) -> None:
+    """Index ``datasets``: objects with a Dataset's ``id``, ``code``, ``name``, ``visibility``,
+    ``catalogue`` and ``dictionaries`` (each with ``name``, ``description`` and ``fields``)."""
+    if not datasets:
+        return
+    for model in (SearchDocument, SearchEntry):
+        connection.execute(delete(model).where(
+            model.dataset_id.in_([dataset.id for dataset in datasets])))
+    hook = current_app.extensions["fairhub"].pm.hook.fairhub_search_text
+    documents = [document(dataset.id, dataset.catalogue, dataset.dictionaries,
+                          hook(dataset=dataset)) for dataset in datasets]
+    _insert(connection, SearchDocument, documents)
+    _write_entries(connection, datasets)
+    _add_words(connection, vocabulary(*documents))
 
 
 def _write_entries(connection, datasets: list) -> None:
@@ -83,18 +111,6 @@ def _insert(connection, model, rows: list[dict]) -> None:
     columns = tuple(rows[0]) if rows else ()
     insert_many(connection, model.__table__, columns,
                 [tuple(row[column] for column in columns) for row in rows])
-
-
-def _documents(connection, datasets: list) -> Iterator[dict]:
-    tables: dict[int, list] = {row.id: [] for row in datasets}
-    for table in connection.execute(
-            select(Dictionary.dataset_id, Dictionary.name, Dictionary.description,
-                   Dictionary.fields).where(Dictionary.dataset_id.in_(list(tables)))):
-        tables[table.dataset_id].append(table)
-    hook = current_app.extensions["fairhub"].pm.hook.fairhub_search_text
-    for row in datasets:
-        extra = hook(dataset=SimpleNamespace(**row._mapping))
-        yield document(row.id, row.catalogue, tables[row.id], extra)
 
 
 def document(dataset_id: int, catalogue: dict, tables: Iterable, extra: Iterable) -> dict:

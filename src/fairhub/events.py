@@ -19,6 +19,10 @@ class Event:
     ``actor`` defaults to the caller of the current request. Events with ``audit`` set are
     written to the audit log in the same transaction; set it False for routine events
     (a search performed) that other listeners count.
+
+    ``subject`` is the changed thing as the emitter wrote it, for listeners in this process
+    that would otherwise read it back (the search index of an import's new datasets); its
+    shape is the emitter's to document. It is never audited or sent anywhere.
     """
 
     type: str
@@ -27,6 +31,7 @@ class Event:
     target: dict | None = None
     details: dict = field(default_factory=dict)
     audit: bool = True
+    subject: Any = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:

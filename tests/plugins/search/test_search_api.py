@@ -467,6 +467,47 @@ def test_reindex_rebuilds_the_index(fairhub_cli, api):
     assert found(steward, "azthna~2") == before["azthna~2"]
 
 
+def index_rows(app) -> dict:
+    """Every dataset's search document, visibility and facet values, and the vocabulary."""
+    with app.app_context():
+        run = lambda sql: db.session.execute(text(sql)).all()  # noqa: E731
+        values = dict(run("SELECT id, facet || '=' || value FROM search_facet_values"))
+        return {
+            "documents": sorted(tuple(row) for row in run(
+                "SELECT dataset_id, title, description, keyword, publisher, creator, "
+                "dictionary, field_names, field_text, extra FROM search_documents")),
+            "entries": sorted((row.dataset_id, row.visibility, sorted(
+                values[int(i)] for i in (row.facets + row.keywords).split()))
+                for row in run("SELECT * FROM search_entries")),
+            "words": sorted(run("SELECT word FROM search_words")),
+            "grams": sorted(run("SELECT gram, word FROM search_grams")),
+        }
+
+
+def test_what_changes_index_is_what_reindex_writes(fairhub_cli, api, tmp_path):
+    """Creates, imports and PATCHes index the dataset as written (the event's subject), not
+    read back: the same rows a reindex reads back and writes."""
+    steward = signed_in(api, "data-steward")
+    for body in CORPUS[:3]:
+        ok(steward.post("/api/datasets", json=body), 201)
+    path = tmp_path / "rest.jsonl"
+    path.write_text("\n".join(json.dumps(body) for body in CORPUS[3:]), encoding="utf-8")
+    assert fairhub_cli("datasets", "import", str(path)).exit_code == 0
+    code, (table, *_) = CORPUS[0]["code"], CORPUS[0]["dictionaries"]
+    ok(steward.patch(f"/api/datasets/{code}", json={
+        "catalogue": {"keyword": ["wheeze"], "creator": "Lung team"},
+        "dictionaries": [{"code": table["code"], "name": "Lung function"},
+                         {"code": "asthma_extra", "name": "Extra", "fields": [
+                             {"name": "peak_flow", "label": "Peak flow", "type": "decimal"}]}]}))
+    ok(steward.patch(f"/api/dictionaries/{CORPUS[1]['dictionaries'][0]['code']}",
+                     json={"description": "Referred by a general practitioner."}))
+    written = index_rows(api)
+    assert len(written["documents"]) == len(CORPUS)
+    assert written["documents"][0][6] == "Lung function The spirometry table. Extra"
+    assert fairhub_cli("search", "reindex").exit_code == 0
+    assert index_rows(api) == written
+
+
 def test_upgrading_indexes_the_datasets_already_there(fairhub_cli, api):
     """The migration that added facet entries and letter pairs fills them from the index."""
     steward = signed_in(api, "data-steward")
