@@ -2,8 +2,10 @@
 reserved ids and bulk inserts with constant columns."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, func, select
 
 from fairhub import UTCDateTime, db, insert_many, reserve_ids, utcnow
 
@@ -82,16 +84,18 @@ def test_sqlite_reserves_ids_only_where_it_never_reuses_them(tables, fairhub_bac
         db.session.rollback()
 
 
-def test_insert_many_binds_constants_through_their_column_type(tables):
-    now = utcnow()
+def test_insert_many_converts_typed_columns_and_constants_through_their_type(tables):
+    now, then = utcnow(), utcnow() - timedelta(days=1)
     with tables.app_context():
         connection = db.session.connection()
-        insert_many(connection, things, ("name", "details"),
+        insert_many(connection, things, ("name", "details"),  # JSON as text, sent as it is
                     [("a", '{"k": [1, 2]}'), ("b", "null")], constants={"made_at": now})
+        insert_many(connection, things, ("name", "details", "made_at"),  # values converted
+                    [("c", {"k": "é"}, then), ("d", None, None)],
+                    typed=("details", "made_at"))
         db.session.commit()
         rows = db.session.execute(select(things.c.name, things.c.made_at, things.c.details)
                                   .order_by(things.c.name)).all()
-        assert rows == [("a", now, {"k": [1, 2]}), ("b", now, None)]
+        assert rows == [("a", now, {"k": [1, 2]}), ("b", now, None), ("c", then, {"k": "é"}),
+                        ("d", None, None)]
         assert rows[0].made_at.tzinfo is not None
-        stored = db.session.scalar(text("SELECT made_at FROM db_writes_things WHERE name = 'a'"))
-        assert stored is not None

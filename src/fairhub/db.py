@@ -246,35 +246,41 @@ class DirectSelect:
 
 
 def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
-                rows: list[tuple], *, skip_existing: bool = False,
-                constants: dict[str, Any] | None = None) -> None:
-    """Insert ``rows`` (tuples of plain ``str``, ``int``, ``float`` or ``None``, in the order
-    of ``columns``) into ``table`` straight through the driver's executemany.
+                rows: list[tuple], *, typed: tuple[str, ...] = (),
+                constants: dict[str, Any] | None = None, skip_existing: bool = False) -> None:
+    """Insert ``rows`` (tuples in the order of ``columns``) into ``table`` straight through
+    the driver's executemany.
 
     For bulk writes of narrow rows, where building SQLAlchemy's parameters for every row costs
-    more than the database does. Values are sent as they are: no type's conversions run, so
-    only plain values belong here (a JSON column takes JSON text). ``constants`` are columns
-    with one value for every row (a time), converted once by their column's type.
-    ``skip_existing`` leaves rows whose key is taken alone.
+    more than the database does. Values are sent as they are (plain ``str``, ``int``,
+    ``float`` or ``None``; a JSON column takes JSON text), but for the ``typed`` columns,
+    converted by their column's type (a time, a JSON value). ``constants`` are columns with
+    one value for every row, converted once. ``skip_existing`` leaves rows whose key is
+    taken alone.
     """
     if not rows:
         return
+    dialect = connection.dialect
+    if typed:
+        convert = [_converter(table.c[name], dialect) if name in typed else None
+                   for name in columns]
+        rows = [tuple(value if to is None else to(value) for to, value in zip(convert, row))
+                for row in rows]
     if constants:
-        dialect = connection.dialect
-        extra = tuple(_bound(table.c[name], value, dialect) for name, value in constants.items())
+        extra = tuple(value if (to := _converter(table.c[name], dialect)) is None else to(value)
+                      for name, value in constants.items())
         columns, rows = (*columns, *constants), [row + extra for row in rows]
-    quote = connection.dialect.identifier_preparer.quote
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
                  f"VALUES ({', '.join([mark] * len(columns))})"
                  + (" ON CONFLICT DO NOTHING" if skip_existing else ""))
     connection.exec_driver_sql(statement, rows)
 
 
-def _bound(column: Any, value: Any, dialect: Any) -> Any:
-    """``value`` as the driver takes it for ``column``: its type's conversions applied."""
-    convert = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return convert(value) if convert else value
+def _converter(column: Any, dialect: Any) -> Callable | None:
+    """What turns a value into what the driver takes for ``column``: its type's conversions."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def reserve_ids(connection: Connection, table: Any, count: int) -> list[int]:

@@ -7,7 +7,7 @@ from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session
 
 from fairhub.auth import Actor, client_ip
-from fairhub.db import at_commit, db, utcnow
+from fairhub.db import at_commit, db, insert_many, utcnow
 from fairhub.events import Event
 from fairhub.identity.models import TARGET_CODE_LENGTH, AuditEvent
 
@@ -39,7 +39,8 @@ def _row(event: Event, ip: str | None) -> dict:
     )
 
 
-_INSERT = insert(AuditEvent.__table__)
+_COLUMNS = ("type", "action", "actor_uuid", "actor_email", "token_id", "target_type",
+            "target_code", "details", "ip", "created_at")
 
 
 def record_event(event: Event) -> None:
@@ -50,7 +51,9 @@ def record_event(event: Event) -> None:
 
 
 def _write(session: Session, rows: list[dict]) -> None:
-    session.connection().execute(_INSERT, rows)
+    insert_many(session.connection(), AuditEvent.__table__, _COLUMNS,
+                [tuple(row[column] for column in _COLUMNS) for row in rows],
+                typed=("details", "created_at"))
 
 
 def record_now(event: Event, ip: str | None = None) -> None:
