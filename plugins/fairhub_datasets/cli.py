@@ -38,7 +38,7 @@ def datasets() -> None:
 def import_command(path: Path, update: bool, owner: str | None, jobs: int | None) -> None:
     """Import datasets from PATH: a JSON file (one dataset or a list), a JSON-lines file
     (.jsonl, one per line) or a folder of JSON files."""
-    with importer.checker(jobs) as check:  # before any database connection is opened
+    with importer.checker(jobs, update) as check:  # before any database connection is opened
         owner_id = _owner_id(owner)
         counts = Counter()
         results = importer.import_checked(check(importer.read_records(path)), update, owner_id)

@@ -8,7 +8,10 @@ and the tests hold the two together.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 
 from fairhub import timestamp
@@ -21,11 +24,13 @@ _EMPTY_CATALOGUE = dict.fromkeys(CATALOGUE_KEYS)
 @dataclass(frozen=True)
 class Encoded:
     """A new dataset's JSON, written once: its catalogue as stored and as shown, and the
-    fields and lookups of each dictionary."""
+    fields and lookups of each dictionary; and what listeners prepared of it, by key (the
+    ``fairhub_dataset_prepare`` hook)."""
 
     catalogue: str
     shown: str
     dictionaries: tuple[tuple[str, str], ...]
+    prepared: dict = field(default_factory=dict)
 
 
 def clean_catalogue(catalogue: dict) -> dict:
@@ -44,12 +49,51 @@ def shown_catalogue(catalogue: dict) -> str:
     return json.dumps(catalogue_shown(catalogue))
 
 
-def encode(data: dict) -> Encoded:
-    """The JSON of a validated new dataset (no database needed: import workers run it)."""
+def encode(data: dict, prepare: Callable[[Any], list] | None = None) -> Encoded:
+    """The JSON of a validated new dataset (no database needed: import workers run it), and
+    what ``prepare`` (the ``fairhub_dataset_prepare`` hook) answers for it."""
     catalogue = clean_catalogue(data["catalogue"])
+    dictionaries = data.get("dictionaries", ())
+    prepared = {}
+    if prepare is not None:
+        title = catalogue.get("title")
+        prepared = dict(answer for answer in prepare(dataset=SimpleNamespace(
+            code=data.get("code"), name=data.get("name") or title,
+            visibility=data["visibility"], catalogue=catalogue, dictionaries=[
+                SimpleNamespace(name=dictionary_name(d), description=d.get("description"),
+                                fields=d.get("fields", [])) for d in dictionaries]))
+            if answer is not None)
     return Encoded(json.dumps(catalogue), shown_catalogue(catalogue), tuple(
         (json.dumps(d.get("fields", [])), json.dumps(d.get("lookups", {})))
-        for d in data.get("dictionaries", ())))
+        for d in dictionaries), prepared)
+
+
+def dictionary_name(item: dict) -> str | None:
+    """A new dictionary's name: the one given, else its code."""
+    return item.get("name") or item.get("code")
+
+
+class NewDataset:
+    """What a new dataset's create event carries as its subject: the attributes of a Dataset
+    and its dictionaries that listeners read (``id``, ``code``, ``name``, ``visibility``,
+    ``catalogue``; ``dictionaries`` with ``name``, ``description`` and ``fields``), decoded
+    from the JSON written only when read, and what was ``prepared`` of it ahead."""
+
+    def __init__(self, code: str, name: str, visibility: str, encoded: Encoded,
+                 dictionaries: list[dict]) -> None:
+        self.id: int | None = None  # known once its row is written
+        self.code, self.name, self.visibility = code, name, visibility
+        self.prepared = encoded.prepared
+        self._catalogue, self._dictionaries = encoded.catalogue, dictionaries
+
+    @cached_property
+    def catalogue(self) -> dict:
+        return json.loads(self._catalogue)
+
+    @cached_property
+    def dictionaries(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=d["name"], description=d["description"],
+                                fields=json.loads(d["fields"])) for d in self._dictionaries]
 
 
 def document(dataset: Any, dictionaries: list[Any]) -> str:

@@ -1,9 +1,11 @@
 """Bulk import of datasets: read records, validate them in worker processes, write in batches.
 
 Validation (marshmallow) is most of the work, so worker processes do it while this process
-writes: each batch of new datasets goes in with a few multi-row statements
-(:func:`service.create_datasets`); existing codes are patched one by one with ``--update``.
-A record that fails is reported with where it came from and the batch goes on.
+writes; they also encode each record's JSON and run the ``fairhub_dataset_prepare`` hook, so
+that what other plugins index of a dataset is worked out off the writing process. Each batch
+of new datasets goes in with one statement per table (:func:`service.create_datasets`), in
+one transaction; existing codes are patched one by one with ``--update``. A record that fails
+is reported with where it came from and the batch goes on.
 """
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import gc
 import json
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -102,15 +105,20 @@ class Checked:
     """A record after :func:`check`: valid (``data``) or not (``problem``)."""
 
     where: str
-    data: dict | None = None
+    data: dict | None = None  # all of it, or only what creating it reads (see check)
     given: tuple[str, ...] = ()  # the top-level keys it had, which --update changes
     encoded: Encoded | None = None  # its JSON, written by the worker that checked it
     problem: str | None = None
 
 
-def check(item: tuple[str, Any]) -> Checked:
-    """Validate and encode one record. Runs in the worker processes: needs an app context,
-    no database."""
+def check(item: tuple[str, Any], whole: bool = True) -> Checked:
+    """Validate and encode one record, and let plugins prepare for its creation. Runs in the
+    worker processes: needs an app context, no database.
+
+    Without ``whole``, the result keeps of the validated data only what creating the dataset
+    reads besides its JSON (:func:`service.creation_input`): a worker's result is copied to
+    the writing process, and the rest would cost more to copy than to encode.
+    """
     where, record = item
     try:
         if isinstance(record, JsonText):
@@ -121,7 +129,9 @@ def check(item: tuple[str, Any]) -> Checked:
             raise RecordError("A dataset is a JSON object.")
         record = writable(record)
         data = _SCHEMA.load(record)
-        return Checked(where, data, tuple(k for k in record if k in PATCHABLE), encode(data))
+        encoded = encode(data, current_app.extensions["fairhub"].pm.hook.fairhub_dataset_prepare)
+        return Checked(where, data if whole else service.creation_input(data),
+                       tuple(k for k in record if k in PATCHABLE), encoded)
     except (ma.ValidationError, RecordError) as error:
         return Checked(where, problem=describe(error))
 
@@ -140,9 +150,10 @@ def default_jobs() -> int:
 
 
 @contextmanager
-def checker(jobs: int | None) -> Iterator[Any]:
+def checker(jobs: int | None, update: bool = False) -> Iterator[Any]:
     """A function mapping records to :func:`check` results, in order, on ``jobs`` worker
-    processes besides this one (0: in this process).
+    processes besides this one (0: in this process). Results from workers keep all of a
+    record's data only for ``update`` (a patch needs it).
 
     Start it before the command touches the database: worker processes are forked and must
     not inherit open connections.
@@ -154,8 +165,9 @@ def checker(jobs: int | None) -> Iterator[Any]:
             yield lambda items: map(check, items)
             return
         _WORKER_APP = current_app._get_current_object()
+        work = partial(check, whole=update)
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_enter_worker) as pool:
-            yield lambda items: _in_windows(pool, iter(items))
+            yield lambda items: _in_windows(pool, work, iter(items))
 
 
 @contextmanager
@@ -173,13 +185,15 @@ def _rare_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _in_windows(pool: Any, items: Iterator) -> Iterator:
-    """:func:`check` over ``items`` on ``pool``, in order, one window checked ahead of the
-    one being written: workers never wait, and memory holds two windows, not the file."""
-    ahead = pool.map_async(check, list(islice(items, WINDOW)), chunksize=CHUNK)
+def _in_windows(pool: Any, work: Callable, items: Iterator) -> Iterator:
+    """``work`` over ``items`` on ``pool``, in order, one window checked ahead of the one
+    being written: workers never wait, and memory holds two windows, not the file."""
+    size = CHUNK  # the first windows are small, so the writer starts at once
+    ahead = pool.map_async(work, list(islice(items, size)), chunksize=CHUNK)
     while ahead is not None:
-        current, window = ahead, list(islice(items, WINDOW))
-        ahead = pool.map_async(check, window, chunksize=CHUNK) if window else None
+        size = min(size * 2, WINDOW)
+        current, window = ahead, list(islice(items, size))
+        ahead = pool.map_async(work, window, chunksize=CHUNK) if window else None
         yield from current.get()
 
 
@@ -200,8 +214,9 @@ def import_checked(checked: Iterable[Checked], update: bool,
 def _write_batch(batch: list[Checked], update: bool,
                  owner_id: int | None) -> Iterator[tuple[str, str]]:
     valid = [record for record in batch if record.data is not None]
-    existing = service.taken_codes(Dataset, [record.data.get("code") for record in valid])
-    outcomes = dict(_create([r for r in valid if r.data.get("code") not in existing], owner_id))
+    taken = service.Taken.of([record.data for record in valid])
+    new = [record for record in valid if record.data.get("code") not in taken.datasets]
+    outcomes = dict(_create(new, owner_id, taken))
     for record in batch:
         if record.data is None:
             yield record.where, record.problem
@@ -214,14 +229,15 @@ def _write_batch(batch: list[Checked], update: bool,
             yield record.where, _patch(record)
 
 
-def _create(new: list[Checked], owner_id: int | None) -> Iterator[tuple[str, str]]:
+def _create(new: list[Checked], owner_id: int | None,
+            taken: service.Taken) -> Iterator[tuple[str, str]]:
     """Create a batch's new datasets together, or one by one if a write conflicts."""
     if not new:
         return
     try:
         with db.session.begin_nested():
             results = service.create_datasets(IMPORT_ACTOR, [r.data for r in new], owner_id,
-                                              [r.encoded for r in new])
+                                              [r.encoded for r in new], taken)
     except IntegrityError:  # another writer took a code meanwhile: find out which record
         results = []
         for record in new:

@@ -28,7 +28,9 @@ def fairhub_config_defaults():
 
 @hookimpl
 def fairhub_init_app(app):
-    from . import models  # noqa: F401  (binds the tables)
+    from . import hookspecs, models  # noqa: F401  (models binds the tables)
+
+    app.extensions["fairhub"].pm.add_hookspecs(hookspecs)
 
 
 @hookimpl

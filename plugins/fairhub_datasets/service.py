@@ -37,7 +37,16 @@ from fairhub import (
 )
 
 from . import access
-from .documents import Encoded, answer, assemble, clean_catalogue, document, encode
+from .documents import (
+    Encoded,
+    NewDataset,
+    answer,
+    assemble,
+    clean_catalogue,
+    dictionary_name,
+    document,
+    encode,
+)
 from .models import CODE_LENGTH, Dataset, DatasetCount, Dictionary, Grant
 from .schemas import check_dictionary
 
@@ -172,18 +181,17 @@ def create_dataset(actor: Actor, data: dict) -> int:
 
 
 def create_datasets(actor: Actor, items: list[dict], owner_id: int | None = None,
-                    encoded: list[Encoded] | None = None) -> list[int | ApiError]:
+                    encoded: list[Encoded] | None = None,
+                    taken: Taken | None = None) -> list[int | ApiError]:
     """Create many datasets in a few statements: each item's id, or what is wrong with it.
 
-    ``encoded`` holds the items' JSON if it was written already (by import workers). The
-    creator (if a user) and ``owner_id`` become owners. A race with another writer surfaces
-    as IntegrityError for the whole batch.
+    ``encoded`` holds the items' JSON if it was written already (by import workers), and
+    ``taken`` the codes the database has of those the items name, if the caller looked them
+    up in this transaction (:meth:`Taken.of`). The creator (if a user) and ``owner_id``
+    become owners. A race with another writer surfaces as IntegrityError for the whole batch.
     """
     encoded = encoded or [encode(item) for item in items]
-    taken = Taken(
-        datasets=taken_codes(Dataset, [item.get("code") for item in items]),
-        dictionaries=taken_codes(Dictionary, [d.get("code") for item in items
-                                         for d in item.get("dictionaries", ())]))
+    taken = taken or Taken.of(items)
     results: list[int | ApiError] = []
     plans = []
     for item, json_parts in zip(items, encoded):
@@ -196,12 +204,29 @@ def create_datasets(actor: Actor, items: list[dict], owner_id: int | None = None
     return [ids[r] if isinstance(r, int) else r for r in results]
 
 
+def creation_input(item: dict) -> dict:
+    """What :func:`create_datasets` reads of a validated new dataset given with its JSON
+    (``encoded``): the rest may be left out."""
+    return {"code": item.get("code"), "name": item.get("name"),
+            "visibility": item["visibility"], "workflow_key": item.get("workflow_key"),
+            "catalogue": {"title": item["catalogue"]["title"]},
+            "dictionaries": [{key: d.get(key) for key in ("code", "name", "description")}
+                             for d in item.get("dictionaries", ())]}
+
+
 @dataclass
 class Taken:
     """Codes already used, in the database or earlier in the same batch."""
 
     datasets: set[str]
     dictionaries: set[str]
+
+    @classmethod
+    def of(cls, items: list[dict]) -> Taken:
+        """The dataset and dictionary codes named by ``items`` that the database has."""
+        return cls(datasets=taken_codes(Dataset, [item.get("code") for item in items]),
+                   dictionaries=taken_codes(Dictionary, [
+                       d.get("code") for item in items for d in item.get("dictionaries", ())]))
 
 
 def taken_codes(model: type, codes: list[str | None]) -> set[str]:
@@ -222,19 +247,13 @@ def _plan(item: dict, json_parts: Encoded, taken: Taken) -> dict:
     dictionaries = [_dictionary_row(d, dictionary_codes) for d in item.get("dictionaries", ())]
     taken.datasets.add(code)
     taken.dictionaries |= dictionary_codes
-    name = item.get("name") or title
-    # What the dataset's create event carries as its subject (the id is added once known):
-    # the attributes of a Dataset and its dictionaries that listeners such as the index read.
-    subject = SimpleNamespace(
-        code=code, name=name, visibility=item["visibility"],
-        catalogue=clean_catalogue(item["catalogue"]),
-        dictionaries=[SimpleNamespace(name=d["name"], description=d["description"],
-                                      fields=d["fields"]) for d in dictionaries])
     for dictionary, (fields, lookups) in zip(dictionaries, json_parts.dictionaries):
         dictionary.update(fields=fields, lookups=lookups)
+    name = item.get("name") or title
     return {"code": code, "name": name, "visibility": item["visibility"],
             "workflow_key": item.get("workflow_key"), "catalogue": json_parts.catalogue,
-            "shown": json_parts.shown, "dictionaries": dictionaries, "subject": subject}
+            "shown": json_parts.shown, "dictionaries": dictionaries,
+            "subject": NewDataset(code, name, item["visibility"], json_parts, dictionaries)}
 
 
 _DATASET_COLUMNS = ("id", "code", "name", "visibility", "workflow_key", "catalogue", "document")
@@ -360,7 +379,7 @@ _RACED = "A dataset or dictionary with one of these codes was just created by an
 def _dictionary_row(item: dict, taken: set[str]) -> dict:
     """The columns of a new, validated dictionary, its code checked against (and added to)
     ``taken``."""
-    name = item.get("name") or item.get("code")
+    name = dictionary_name(item)
     if not name:
         raise ValidationError("A new dictionary needs a code or a name.",
                               details={"json": {"dictionaries": ["Give a code or a name."]}})

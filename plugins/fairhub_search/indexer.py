@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from fairhub_datasets.models import Dataset, Dictionary
 from flask import current_app
@@ -22,14 +23,7 @@ from sqlalchemy.orm import Session
 
 from fairhub import Event, at_commit, insert_many
 
-from .models import (
-    COLUMNS,
-    SearchDocument,
-    SearchEntry,
-    SearchFacetValue,
-    SearchGram,
-    SearchWord,
-)
+from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
 from .query import grams
 
 _WORD = re.compile(r"\w+")
@@ -82,22 +76,45 @@ def write(session: Session, codes: list[str]) -> None:
 
 def _write(connection, datasets: list) -> None:
     """Index ``datasets``: objects with a Dataset's ``id``, ``code``, ``name``, ``visibility``,
-    ``catalogue`` and ``dictionaries`` (each with ``name``, ``description`` and ``fields``)."""
+    ``catalogue`` and ``dictionaries`` (each with ``name``, ``description`` and ``fields``),
+    or with what :func:`prepare` made of them in ``prepared["search"]``."""
     if not datasets:
         return
     for model in (SearchDocument, SearchEntry):
         connection.execute(delete(model).where(
             model.dataset_id.in_([dataset.id for dataset in datasets])))
     hook = current_app.extensions["fairhub"].pm.hook.fairhub_search_text
-    documents = [document(dataset.id, dataset.catalogue, dataset.dictionaries,
-                          hook(dataset=dataset)) for dataset in datasets]
+    documents, words, facets = [], set(), {}
+    for dataset in datasets:
+        prepared = getattr(dataset, "prepared", {}).get("search") or prepare(dataset)
+        extra = _join(text for text in hook(dataset=dataset) if text)
+        documents.append({**prepared.document, "dataset_id": dataset.id, "extra": extra})
+        words |= prepared.words | words_of(extra)
+        facets[dataset.id] = prepared.facets
     _insert(connection, SearchDocument, documents)
-    _write_entries(connection, datasets)
-    _add_words(connection, vocabulary(*documents))
+    _write_entries(connection, datasets, facets)
+    _add_words(connection, words)
 
 
-def _write_entries(connection, datasets: list) -> None:
-    facets = {row.id: facet_values(row.visibility, row.catalogue) for row in datasets}
+class Prepared(NamedTuple):
+    """What indexing a dataset needs, worked out from it alone (see :func:`prepare`)."""
+
+    document: dict  # the searchable text of each indexed column but ``extra``
+    words: set[str]  # the words of that text, for fuzzy terms
+    facets: list[tuple[str, str]]  # its (facet, value) pairs
+
+
+def prepare(dataset) -> Prepared:
+    """What indexing ``dataset`` needs but its id and other plugins' text. Needs no database:
+    bulk imports run it off the writing process (the datasets plugin's
+    ``fairhub_dataset_prepare`` hook)."""
+    text = document(None, dataset.catalogue, dataset.dictionaries, ())
+    del text["dataset_id"], text["extra"]
+    return Prepared(text, words_of(" ".join(text.values())),
+                    facet_values(dataset.visibility, dataset.catalogue))
+
+
+def _write_entries(connection, datasets: list, facets: dict[int, list]) -> None:
     ids = value_ids(connection, {pair for pairs in facets.values() for pair in pairs})
     _insert(connection, SearchEntry, [
         entry(row.id, row.visibility, [(pair[0], ids[pair]) for pair in facets[row.id]])
@@ -134,13 +151,12 @@ def document(dataset_id: int, catalogue: dict, tables: Iterable, extra: Iterable
 
 
 def _join(parts: Iterable | None) -> str:
-    return " ".join(str(p) for p in parts or () if p)
+    return " ".join(map(str, filter(None, parts or ())))
 
 
-def vocabulary(*documents: dict) -> set[str]:
-    """The words of documents as fuzzy terms are matched to: lower-cased, accents removed."""
-    text = " ".join(fold(" ".join(document[c] for c in COLUMNS)) for document in documents)
-    return {w for w in set(_WORD.findall(text)) if len(w) <= MAX_WORD}
+def words_of(text: str) -> set[str]:
+    """The words of ``text`` as fuzzy terms are matched to: lower-cased, accents removed."""
+    return {w for w in set(_WORD.findall(fold(text))) if len(w) <= MAX_WORD} if text else set()
 
 
 def fold(text: str) -> str:

@@ -60,6 +60,13 @@ def fairhub_blueprints():
     return [blp]
 
 
+@hookimpl(optionalhook=True)
+def fairhub_dataset_prepare(dataset):
+    from .indexer import prepare
+
+    return "search", prepare(dataset)
+
+
 @hookimpl
 def fairhub_event(event):
     from .indexer import on_event
