@@ -14,7 +14,7 @@ from flask import Flask, current_app, g
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, Select, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
@@ -249,7 +249,8 @@ def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
                 rows: list[tuple], *, typed: tuple[str, ...] = (),
                 constants: dict[str, Any] | None = None, skip_existing: bool = False) -> None:
     """Insert ``rows`` (tuples in the order of ``columns``) into ``table`` straight through
-    the driver's executemany.
+    the driver: ``executemany``, or on PostgreSQL a COPY (errors are raised as SQLAlchemy
+    raises them, ``IntegrityError`` for a taken key).
 
     For bulk writes of narrow rows, where building SQLAlchemy's parameters for every row costs
     more than the database does. Values are sent as they are (plain ``str``, ``int``,
@@ -271,8 +272,21 @@ def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
                       for name, value in constants.items())
         columns, rows = (*columns, *constants), [row + extra for row in rows]
     quote = dialect.identifier_preparer.quote
+    names = ", ".join(map(quote, columns))
+    if dialect.name == "postgresql" and not skip_existing:
+        # COPY: one stream instead of a statement per row, for the server as for the client.
+        statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+        try:
+            with connection.connection.driver_connection.cursor() as cursor, \
+                    cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it (IntegrityError...)
+            raise DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=dialect) from error
+        return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+    statement = (f"INSERT INTO {quote(table.name)} ({names}) "
                  f"VALUES ({', '.join([mark] * len(columns))})"
                  + (" ON CONFLICT DO NOTHING" if skip_existing else ""))
     connection.exec_driver_sql(statement, rows)
