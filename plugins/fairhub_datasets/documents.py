@@ -56,13 +56,11 @@ def encode(data: dict, prepare: Callable[[Any], list] | None = None) -> Encoded:
     dictionaries = data.get("dictionaries", ())
     prepared = {}
     if prepare is not None:
-        title = catalogue.get("title")
-        prepared = dict(answer for answer in prepare(dataset=SimpleNamespace(
-            code=data.get("code"), name=data.get("name") or title,
+        prepared = dict(prepare(dataset=SimpleNamespace(  # the answers that are not None
+            code=data.get("code"), name=data.get("name") or catalogue.get("title"),
             visibility=data["visibility"], catalogue=catalogue, dictionaries=[
                 SimpleNamespace(name=dictionary_name(d), description=d.get("description"),
-                                fields=d.get("fields", [])) for d in dictionaries]))
-            if answer is not None)
+                                fields=d.get("fields", [])) for d in dictionaries])))
     return Encoded(json.dumps(catalogue), shown_catalogue(catalogue), tuple(
         (json.dumps(d.get("fields", [])), json.dumps(d.get("lookups", {})))
         for d in dictionaries), prepared)
