@@ -144,9 +144,12 @@ def _enter_worker() -> None:
 
 
 def default_jobs() -> int:
-    """Worker processes by default: one per CPU but the one the writer needs (writing is the
-    longer half of an import, so a worker competing with it slows the whole run)."""
-    return (os.cpu_count() or 1) - 1
+    """Worker processes by default: one per CPU, or none on a single CPU (copying records
+    between processes would then only add work). A worker needs about as much CPU per record
+    as the writer, and workers never get more than a window ahead, so whichever side waits,
+    every CPU stays busy: on 2 CPUs two workers beat one by about 5%."""
+    cpus = os.cpu_count() or 1
+    return cpus if cpus > 1 else 0
 
 
 @contextmanager
