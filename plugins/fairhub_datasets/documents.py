@@ -51,12 +51,13 @@ def shown_catalogue(catalogue: dict) -> str:
 
 def encode(data: dict, prepare: Callable[[Any], list] | None = None) -> Encoded:
     """The JSON of a validated new dataset (no database needed: import workers run it), and
-    what ``prepare`` (the ``fairhub_dataset_prepare`` hook) answers for it."""
+    the ``(key, value)`` answers of ``prepare`` (the ``fairhub_dataset_prepare`` hook) for
+    it."""
     catalogue = clean_catalogue(data["catalogue"])
     dictionaries = data.get("dictionaries", ())
     prepared = {}
     if prepare is not None:
-        prepared = dict(prepare(dataset=SimpleNamespace(  # the answers that are not None
+        prepared = dict(prepare(SimpleNamespace(  # the answers that are not None
             code=data.get("code"), name=data.get("name") or catalogue.get("title"),
             visibility=data["visibility"], catalogue=catalogue, dictionaries=[
                 SimpleNamespace(name=dictionary_name(d), description=d.get("description"),

@@ -26,7 +26,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fairhub import Actor, ApiError, db
+from fairhub import Actor, ApiError, call_each, db
 
 from . import service
 from .access import ADMINISTER
@@ -129,11 +129,18 @@ def check(item: tuple[str, Any], whole: bool = True) -> Checked:
             raise RecordError("A dataset is a JSON object.")
         record = writable(record)
         data = _SCHEMA.load(record)
-        encoded = encode(data, current_app.extensions["fairhub"].pm.hook.fairhub_dataset_prepare)
+        encoded = encode(data, _prepare)
         return Checked(where, data if whole else service.creation_input(data),
                        tuple(k for k in record if k in PATCHABLE), encoded)
     except (ma.ValidationError, RecordError) as error:
         return Checked(where, problem=describe(error))
+
+
+def _prepare(dataset: Any) -> list:
+    """What plugins prepare of ``dataset`` (``fairhub_dataset_prepare``); a plugin failing
+    to is logged and left out, and its listener reads the event's subject instead."""
+    return call_each(current_app.extensions["fairhub"].pm.hook.fairhub_dataset_prepare,
+                     "Plugin", "a new dataset to prepare", dataset=dataset)
 
 
 _WORKER_APP: Flask | None = None

@@ -1,15 +1,13 @@
 """Domain events, fanned out to every plugin's ``fairhub_event`` listener."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
 
 from fairhub.auth import current_actor
-
-log = logging.getLogger("fairhub.events")
+from fairhub.plugins import call_each
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,6 @@ def emit(event: Event) -> Event:
     """
     if event.actor is None:
         event = replace(event, actor=current_actor())
-    hook = current_app.extensions["fairhub"].pm.hook.fairhub_event
-    for impl in reversed(hook.get_hookimpls()):
-        try:
-            impl.function(**{arg: event for arg in impl.argnames})
-        except Exception:
-            log.exception("Listener %s failed on event %s", impl.plugin_name, event.name)
+    call_each(current_app.extensions["fairhub"].pm.hook.fairhub_event, "Listener",
+              f"event {event.name}", event=event)
     return event

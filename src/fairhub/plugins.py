@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -16,6 +17,24 @@ from fairhub.permissions import Permission
 
 ENTRY_POINT_GROUP = "fairhub"
 CORE_PLUGIN = "core"
+
+log = logging.getLogger("fairhub.plugins")
+
+
+def call_each(hook: Any, role: str, occasion: str, **kwargs: Any) -> list:
+    """The answers (None left out) of every implementation of ``hook``, called in pluggy's
+    order, each with the arguments it takes; one that raises is logged ("``role`` <plugin>
+    failed on ``occasion``") and left out, and the others still run."""
+    answers = []
+    for impl in reversed(hook.get_hookimpls()):
+        try:
+            answer = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        except Exception:
+            log.exception("%s %s failed on %s", role, impl.plugin_name, occasion)
+            continue
+        if answer is not None:
+            answers.append(answer)
+    return answers
 
 
 class PluginError(RuntimeError):

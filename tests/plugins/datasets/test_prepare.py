@@ -54,6 +54,28 @@ def test_what_is_prepared_comes_back_on_the_create_event(make_app, tmp_path, job
     assert skipped == ("two", None)
 
 
+class Broken:
+    FAIRHUB_PLUGIN_NAME = "broken"
+
+    @hookimpl(optionalhook=True)
+    def fairhub_dataset_prepare(self, dataset):
+        raise RuntimeError("cannot prepare")
+
+
+def test_a_plugin_failing_to_prepare_is_logged_and_the_rest_goes_on(make_app, tmp_path,
+                                                                    caplog):
+    probe = Probe()
+    app = make_app(plugins=["datasets", Broken(), probe])
+    path = tmp_path / "records.jsonl"
+    path.write_text(record("one", "First"))
+    with app.app_context(), importer.checker(0) as check:
+        outcomes = list(importer.import_checked(
+            check(importer.read_records(path)), update=False, owner_id=None))
+    assert [outcome for _, outcome in outcomes] == ["created"]
+    assert probe.created[0][1][:2] == ("FIRST", ["one_t"])
+    assert "Plugin broken failed on a new dataset to prepare" in caplog.text
+
+
 def test_a_dataset_created_through_the_api_has_nothing_prepared(make_app):
     from conftest import signed_in
 
