@@ -89,7 +89,8 @@ def _write(connection, datasets: list) -> None:
         prepared = getattr(dataset, "prepared", {}).get("search") or prepare(dataset)
         extra = _join(text for text in hook(dataset=dataset) if text)
         documents.append({**prepared.document, "dataset_id": dataset.id, "extra": extra})
-        words |= prepared.words | words_of(extra)
+        words.update(prepared.words.split())
+        words |= words_of(extra)
         facets[dataset.id] = prepared.facets
     _insert(connection, SearchDocument, documents)
     _write_entries(connection, datasets, facets)
@@ -100,7 +101,8 @@ class Prepared(NamedTuple):
     """What indexing a dataset needs, worked out from it alone (see :func:`prepare`)."""
 
     document: dict  # the searchable text of each indexed column but ``extra``
-    words: set[str]  # the words of that text, for fuzzy terms
+    words: str  # the words of that text, for fuzzy terms, space-separated (one string is
+    # cheaper than a set to copy between processes)
     facets: list[tuple[str, str]]  # its (facet, value) pairs
 
 
@@ -110,7 +112,7 @@ def prepare(dataset) -> Prepared:
     ``fairhub_dataset_prepare`` hook)."""
     text = document(None, dataset.catalogue, dataset.dictionaries, ())
     del text["dataset_id"], text["extra"]
-    return Prepared(text, words_of(" ".join(text.values())),
+    return Prepared(text, " ".join(words_of(" ".join(text.values()))),
                     facet_values(dataset.visibility, dataset.catalogue))
 
 
