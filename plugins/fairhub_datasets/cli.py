@@ -33,7 +33,7 @@ def datasets() -> None:
 @click.option("--owner", metavar="EMAIL", help="Make this user the owner of new datasets.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0),
               help="Processes validating records besides the one writing them (default one "
-                   "per CPU, none on a single CPU; 0 validates in the writing process).")
+                   "per CPU up to 4, none on a single CPU; 0 validates in the writing process).")
 @with_appcontext
 def import_command(path: Path, update: bool, owner: str | None, jobs: int | None) -> None:
     """Import datasets from PATH: a JSON file (one dataset or a list), a JSON-lines file

@@ -42,6 +42,7 @@ DICTIONARY_READ_ONLY = ("id", "dataset_id", "created_at", "updated_at")
 PATCHABLE = ("name", "visibility", "workflow_key", "catalogue", "dictionaries")
 # Records per window of work handed to the workers, and per task within it.
 WINDOW, CHUNK = 5000, 100
+MAX_DEFAULT_JOBS = 4
 _SCHEMA = DatasetCreateSchema()  # one instance: building a nested schema costs more than a load
 
 
@@ -154,12 +155,13 @@ def _enter_worker() -> None:
 
 
 def default_jobs() -> int:
-    """Worker processes by default: one per CPU, or none on a single CPU (copying records
-    between processes would then only add work). A worker needs about as much CPU per record
-    as the writer, and workers never get more than a window ahead, so whichever side waits,
-    every CPU stays busy: on 2 CPUs two workers beat one by about 5%."""
+    """Worker processes by default: one per CPU up to four, or none on a single CPU (copying
+    records between processes would then only add work). A worker needs about as much CPU
+    per record as the writer, and workers never get more than a window ahead, so whichever
+    side waits, every CPU stays busy (on 2 CPUs two workers beat one by about 5%); beyond a
+    few, workers would only wait for the writer."""
     cpus = os.cpu_count() or 1
-    return cpus if cpus > 1 else 0
+    return min(cpus, MAX_DEFAULT_JOBS) if cpus > 1 else 0
 
 
 @contextmanager
