@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fairhub import Event, at_commit, insert_many
+from fairhub import Event, at_commit, call_each, insert_many
 
 from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
 from .query import grams
@@ -87,7 +87,8 @@ def _write(connection, datasets: list) -> None:
     documents, words, facets = [], set(), {}
     for dataset in datasets:
         prepared = getattr(dataset, "prepared", {}).get("search") or prepare(dataset)
-        extra = _join(text for text in hook(dataset=dataset) if text)
+        extra = _join(call_each(hook, "Plugin", f"the search text of {dataset.code!r}",
+                                dataset=dataset))
         documents.append({**prepared.document, "dataset_id": dataset.id, "extra": extra})
         words.update(prepared.words.split())
         words |= words_of(extra)
@@ -110,8 +111,7 @@ def prepare(dataset) -> Prepared:
     """What indexing ``dataset`` needs but its id and other plugins' text. Needs no database:
     bulk imports run it off the writing process (the datasets plugin's
     ``fairhub_dataset_prepare`` hook)."""
-    text = document(None, dataset.catalogue, dataset.dictionaries, ())
-    del text["dataset_id"], text["extra"]
+    text = document(dataset.catalogue, dataset.dictionaries)
     return Prepared(text, " ".join(words_of(" ".join(text.values()))),
                     facet_values(dataset.visibility, dataset.catalogue))
 
@@ -132,13 +132,13 @@ def _insert(connection, model, rows: list[dict]) -> None:
                 [tuple(row[column] for column in columns) for row in rows])
 
 
-def document(dataset_id: int, catalogue: dict, tables: Iterable, extra: Iterable) -> dict:
-    """The searchable text of a dataset, one entry per indexed column."""
+def document(catalogue: dict, tables: Iterable) -> dict:
+    """The searchable text of a dataset's catalogue and tables, one entry per indexed column
+    but ``extra`` (other plugins' text)."""
     tables = list(tables)
     fields = [field for table in tables for field in table.fields]
     publisher = catalogue.get("publisher") or {}
     return {
-        "dataset_id": dataset_id,
         "title": catalogue.get("title") or "",
         "description": catalogue.get("description") or "",
         "keyword": _join(catalogue.get("keyword")),
@@ -148,7 +148,6 @@ def document(dataset_id: int, catalogue: dict, tables: Iterable, extra: Iterable
         "field_names": _join(f["name"] for f in fields),
         "field_text": _join(part for f in fields for part in (f.get("label"),
                                                                   f.get("description"))),
-        "extra": _join(text for text in extra if text),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fairhub import db
+from fairhub import db, hookimpl
 from fairhub.testing import assert_error
 from sqlalchemy import text
 
@@ -506,6 +506,32 @@ def test_what_changes_index_is_what_reindex_writes(fairhub_cli, api, tmp_path):
     assert written["documents"][0][6] == "Lung function The spirometry table. Extra"
     assert fairhub_cli("search", "reindex").exit_code == 0
     assert index_rows(api) == written
+
+
+class NotesPlugin:
+    """Adds a note to each dataset's searchable text."""
+
+    FAIRHUB_PLUGIN_NAME = "notes"
+
+    @hookimpl(optionalhook=True)
+    def fairhub_search_text(self, dataset):
+        return f"noted {dataset.code}"
+
+
+class BrokenTextPlugin:
+    FAIRHUB_PLUGIN_NAME = "broken_text"
+
+    @hookimpl(optionalhook=True)
+    def fairhub_search_text(self, dataset):
+        raise RuntimeError("no text")
+
+
+def test_other_plugins_add_searchable_text_and_one_failing_is_left_out(make_app, caplog):
+    app = make_app(plugins=["datasets", "search", BrokenTextPlugin(), NotesPlugin()])
+    steward = signed_in(app, "data-steward")
+    ok(steward.post("/api/datasets", json=CORPUS[0]), 201)
+    assert found(steward, "noted") == [CORPUS[0]["code"]]
+    assert "Plugin broken_text failed on the search text of 'asthma_cohort'" in caplog.text
 
 
 def test_upgrading_indexes_the_datasets_already_there(fairhub_cli, api):
