@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fairhub.plugins import installed_plugins
-from fairhub.testing import app_settings, drop_schema, schema_url
+from fairhub.testing import build_app, dispose_app, drop_schema, schema_url
 
 SAMPLE = "sample_plugin.plugin"
 # The built-in plugins and the sample one: for tests that cover whatever routes exist.
@@ -110,8 +110,6 @@ def make_shared_app(tmp_path_factory, postgres_run_url):
     fails the test that sent it), so sharing hides nothing; tests that change data keep an
     app of their own.
     """
-    from fairhub import create_app, db
-
     apps, schemas = [], []
 
     def factory(plugins, config: dict | None = None):
@@ -124,21 +122,15 @@ def make_shared_app(tmp_path_factory, postgres_run_url):
                 connection.execute(text(f'CREATE SCHEMA "{schema}"'))
             schemas.append(schema)
             url = schema_url(postgres_run_url, schema)
-        settings = {**app_settings(url, directory / "instance"), **(config or {})}
-        app = create_app(settings, plugins=plugins)
+        app = build_app(url, directory / "instance", config, plugins)
         apps.append(app)
-        with app.app_context():
-            db.create_all()
         return app
 
     admin = (create_engine(postgres_run_url, isolation_level="AUTOCOMMIT")
              if postgres_run_url else None)
     yield factory
     for app in apps:
-        with app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+        dispose_app(app)
     if admin is not None:
         with admin.connect() as connection:
             for schema in schemas:

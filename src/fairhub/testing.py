@@ -17,7 +17,8 @@ Plugin authors get the same fixtures the core's tests use:
 
 PostgreSQL runs get one database per test run (dropped at the end) and one schema per test.
 For fixtures of one's own: ``app_settings(url, instance_path)`` are the settings those apps
-get; ``schema_url(run_url, schema)`` and ``drop_schema(connection, schema)`` make and drop a
+get, and ``build_app(...)`` and ``dispose_app(app)`` make and end one;
+``schema_url(run_url, schema)`` and ``drop_schema(connection, schema)`` make and drop a
 schema's database the way ``database_url`` does.
 Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it.
 """
@@ -157,28 +158,45 @@ def app_settings(database_url: str, instance_path: Any) -> dict:
     }
 
 
+def build_app(database_url: str, instance_path: Any, config: dict | None, plugins: Any,
+              create_tables: bool = True) -> Any:
+    """An app under test on ``database_url`` (:func:`app_settings` with ``config`` over them),
+    its tables created unless told not to; end it with :func:`dispose_app`."""
+    from fairhub import create_app, db
+
+    app = create_app({**app_settings(database_url, instance_path), **(config or {})},
+                     plugins=plugins)
+    if create_tables:
+        with app.app_context():
+            db.create_all()
+    return app
+
+
+def dispose_app(app: Any) -> None:
+    """Close the session and give back every connection of an app under test (one a test or
+    a command built)."""
+    from fairhub import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 @pytest.fixture
 def make_app(database_url: str, tmp_path, fairhub_plugins) -> Iterator[Callable[..., Any]]:
     """Build apps on this test's database; each gets its tables created (tests only)."""
-    from fairhub import create_app, db
-
     apps = []
 
     def factory(config: dict | None = None, plugins: Any = _UNSET, create_tables: bool = True):
-        settings = {**app_settings(database_url, tmp_path / "instance"), **(config or {})}
-        app = create_app(settings, plugins=fairhub_plugins if plugins is _UNSET else plugins)
+        app = build_app(database_url, tmp_path / "instance", config,
+                        fairhub_plugins if plugins is _UNSET else plugins, create_tables)
         apps.append(app)
-        if create_tables:
-            with app.app_context():
-                db.create_all()
         return app
 
     yield factory
     for app in apps:
-        with app.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+        dispose_app(app)
 
 
 @pytest.fixture
@@ -325,21 +343,11 @@ def fairhub_cli(fairhub_env: dict) -> Callable[..., Any]:
             return runner.invoke(cli, list(args), input=input, obj=info)
         finally:
             for built in apps:
-                _release(built)
+                dispose_app(built)
 
     migrated = run("db", "upgrade")
     assert migrated.exit_code == 0, migrated.output
     return run
-
-
-def _release(app: Any) -> None:
-    """Give back the database connections of an app a command built."""
-    from fairhub.db import db
-
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 @pytest.fixture
