@@ -30,7 +30,7 @@ from fairhub import Actor, ApiError, call_each, db
 
 from . import service
 from .access import ADMINISTER
-from .documents import Encoded, encode
+from .documents import Encoded, as_tuple, encode
 from .models import Dataset
 from .schemas import DatasetCreateSchema
 
@@ -111,8 +111,7 @@ class Checked:
     encoded: Encoded | None = None  # its JSON, written by the worker that checked it
     problem: str | None = None
 
-    def __reduce__(self) -> tuple:  # copied between processes as a tuple: much cheaper
-        return Checked, (self.where, self.data, self.given, self.encoded, self.problem)
+    __reduce__ = as_tuple  # copied between processes as a tuple: much cheaper
 
 
 def check(item: tuple[str, Any], whole: bool = True) -> Checked:

@@ -280,17 +280,18 @@ def _insert(actor: Actor, plans: list[dict], owner_id: int | None) -> list[int]:
                                     position=position, **d, **times)
                     for position, d in enumerate(plan["dictionaries"])]
         dataset = SimpleNamespace(id=dataset_id, **plan, **times)
-        document = assemble(dataset, plan["shown"], [(c, c.fields, c.lookups) for c in children])
-        datasets.append((dataset_id, plan["code"], plan["name"], plan["visibility"],
-                         plan["workflow_key"], plan["catalogue"], document))
+        dataset.document = assemble(dataset, plan["shown"],
+                                    [(c, c.fields, c.lookups) for c in children])
+        datasets.append(tuple(getattr(dataset, column) for column in _DATASET_COLUMNS))
         dictionaries += [tuple(getattr(c, column) for column in _DICTIONARY_COLUMNS)
                          for c in children]
     insert_many(connection, Dataset.__table__, _DATASET_COLUMNS, datasets,
                 constants={"created_by": actor.user_id, "version": 1, **times})
     insert_many(connection, Dictionary.__table__, _DICTIONARY_COLUMNS, dictionaries,
                 constants=times)
+    owners = {actor.user_id, owner_id} - {None}
     insert_many(connection, Grant.__table__, ("dataset_id", "user_id"),
-                [(i, user) for i in ids for user in {actor.user_id, owner_id} - {None}],
+                [(i, user) for i in ids for user in owners],
                 constants={"level": "owner", "created_at": now})
     for visibility, number in Counter(plan["visibility"] for plan in plans).items():
         count(visibility, number)
