@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import bindparam, literal, or_, select
+from sqlalchemy import Integer, bindparam, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from fairhub import DirectSelect, read_connection, utcnow
@@ -86,3 +86,70 @@ def test_a_column_whose_type_reads_null_as_a_value_is_refused(app):
 
     with app.test_request_context(), pytest.raises(ValueError, match="reads NULL"):
         DirectSelect(select(User.id, literal(None, NullAsZero()).label("zero"))).all()
+
+
+def _users_page():
+    return (select(User.email).order_by(User.id)
+            .limit(bindparam("limit", type_=Integer, literal_execute=True))
+            .offset(bindparam("offset", type_=Integer, literal_execute=True)))
+
+
+def test_inline_numbers_are_written_into_the_statement(app, make_user):
+    for number in range(5):
+        make_user("standard", email=f"page-{number}@example.org")
+    statement = _users_page()
+    direct = DirectSelect(statement)
+    with app.test_request_context():
+        for limit, offset in ((2, 0), (2, 2), (10, 3), (0, 0)):
+            params = {"limit": limit, "offset": offset}
+            expected = [tuple(row) for row in read_connection().execute(statement, params)]
+            assert [tuple(row) for row in direct.all(params)] == expected
+        assert [row.email for row in direct.all({"limit": 2, "offset": 1})] == [
+            "page-1@example.org", "page-2@example.org"]
+
+
+@pytest.mark.parametrize("value", ["1; DROP TABLE users", "2", 1.5, True, None])
+def test_inline_numbers_must_be_whole_numbers(app, value):
+    with app.test_request_context(), pytest.raises(TypeError, match="whole number"):
+        DirectSelect(_users_page()).all({"limit": value, "offset": 0})
+
+
+@pytest.fixture
+def postgresql_only(fairhub_backend):
+    if fairhub_backend != "postgresql":
+        pytest.skip("prepared statements through libpq are PostgreSQL's")
+
+
+def _prepared_here() -> list[str]:
+    return list(read_connection().exec_driver_sql(
+        "SELECT name FROM pg_prepared_statements WHERE name LIKE 'fairhub\\_%%'").scalars())
+
+
+def test_a_statement_is_prepared_once_per_connection(app, postgresql_only, tokens_of_a_user):
+    statement = DirectSelect(select(User.email, User.first_name).where(
+        User.uuid == bindparam("uuid")))
+    with app.test_request_context():
+        for _ in range(3):
+            assert statement.all({"uuid": tokens_of_a_user})[0].first_name == "Ada"
+        assert len(_prepared_here()) == 1
+        # Gone behind its back (psycopg deallocates everything after a schema change):
+        # prepared again, and the rows come all the same.
+        read_connection().exec_driver_sql("DEALLOCATE ALL")
+        assert statement.first({"uuid": tokens_of_a_user}).first_name == "Ada"
+        assert len(_prepared_here()) == 1
+        # Errors come as the driver raises them.
+        with pytest.raises(Exception, match="invalid input syntax for type integer"):
+            DirectSelect(select(User.id).where(User.id == bindparam("id"))).all({"id": "x"})
+
+
+def test_beyond_the_limit_statements_run_unprepared(app, postgresql_only, tokens_of_a_user,
+                                                    monkeypatch):
+    from fairhub import prepared
+
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 1)
+    first = DirectSelect(select(User.email).where(User.uuid == bindparam("uuid")))
+    second = DirectSelect(select(User.first_name).where(User.uuid == bindparam("uuid")))
+    with app.test_request_context():
+        first.all({"uuid": tokens_of_a_user})
+        assert second.first({"uuid": tokens_of_a_user}).first_name == "Ada"
+        assert len(_prepared_here()) == 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, or_, select, update
+from sqlalchemy import Integer, Select, String, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,11 +53,16 @@ from .schemas import check_dictionary
 # Reading
 
 def _page(condition: Any) -> Select:
-    """One page of the datasets ``condition`` lets through, with their approvers."""
+    """One page of the datasets ``condition`` lets through, with their approvers.
+
+    The page's size and start are written into the statement: PostgreSQL plans a statement
+    with a bound LIMIT and OFFSET afresh at every execution, which costs more than running it.
+    """
     ids = (select(Dataset.id).where(condition, or_(
         bindparam("visibility", type_=String).is_(None),
         Dataset.visibility == bindparam("visibility", type_=String)))
-        .order_by(Dataset.id).limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+        .order_by(Dataset.id).limit(bindparam("limit", type_=Integer, literal_execute=True))
+        .offset(bindparam("offset", type_=Integer, literal_execute=True)).subquery())
     return (access.with_approvers(select(Dataset.id, Dataset.document)
                                   .join(ids, ids.c.id == Dataset.id), Dataset.id)
             .order_by(Dataset.id, access.APPROVER_ORDER))

@@ -1,6 +1,7 @@
 """The database handle shared by the core and every plugin, and its connection settings."""
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import weakref
@@ -17,6 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
+
+from fairhub.prepared import Statement
 
 # Stable constraint names, so migrations can alter and drop constraints on every database.
 NAMING_CONVENTION = {
@@ -165,6 +168,8 @@ def _close_reader(_error: BaseException | None = None) -> None:
 class _Compiled:
     sql: str
     names: tuple[str, ...] | None  # bound parameters in order, for positional drivers
+    inline: tuple[str, ...]  # the SQL split around inline numbers: text, name, text, ...
+    prepared: Statement | None
     defaults: dict[str, Any]
     binders: tuple[tuple[str, Callable], ...]
     converters: tuple[Callable | None, ...]  # one per column (None: as the driver gives it)
@@ -176,10 +181,18 @@ class DirectSelect:
 
     It is compiled once per dialect, and its rows are converted by the types of its columns,
     as SQLAlchemy's execution would do, without the rest of that execution's bookkeeping,
-    which costs more than such statements themselves. Rows are named tuples of the selected
-    columns' keys. IN lists are refused (SQLAlchemy rewrites them at every execution): write
-    equalities or bind one value. NULL is read as None without calling a type's conversion, so
+    which costs more than such statements themselves. On PostgreSQL (psycopg) it is prepared
+    once per connection and run straight through libpq (see :mod:`fairhub.prepared`).
+
+    Rows are named tuples of the selected columns' keys. IN lists are refused (SQLAlchemy
+    rewrites them at every execution): write equalities or bind one value. NULL is read as None without calling a type's conversion, so
     a column whose type reads NULL as something else is refused too.
+
+    A parameter bound with ``literal_execute=True`` takes a whole number, written into the
+    statement as SQLAlchemy would write it: for a LIMIT and OFFSET, whose values PostgreSQL
+    must know to plan a statement once and reuse the plan (bound, it plans every execution
+    afresh). Each set of such numbers is its own statement, so keep them to few values (the
+    first pages).
     """
 
     def __init__(self, statement: Select) -> None:
@@ -192,21 +205,26 @@ class DirectSelect:
         connection = read_connection()
         compiled = self._compiled.get(connection.dialect) or self._compile(connection.dialect)
         values = {**compiled.defaults, **(params or {})}
+        sql = compiled.sql if not compiled.inline else _inline(compiled.inline, values)
         for name, bind in compiled.binders:
             values[name] = bind(values[name])
-        arguments = values if compiled.names is None else tuple(
-            values[name] for name in compiled.names)
         dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        cursor = None
         try:
-            cursor.execute(compiled.sql, arguments)
-            rows = cursor.fetchall()
+            if compiled.prepared is not None:
+                rows = compiled.prepared.fetch(connection.connection, values)
+            else:
+                cursor = dbapi_connection.cursor()
+                cursor.execute(sql, values if compiled.names is None else tuple(
+                    values[name] for name in compiled.names))
+                rows = cursor.fetchall()
         except connection.dialect.loaded_dbapi.Error as error:
             if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
                 connection.invalidate(error)
             raise
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
         make = self.row._make
         if not compiled.converters:
             return [make(row) for row in rows]
@@ -221,10 +239,13 @@ class DirectSelect:
 
     def _compile(self, dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
-        if "POSTCOMPILE" in compiled.string:
+        if compiled.post_compile_params:
             raise ValueError("A DirectSelect cannot bind a list (IN); write equalities.")
+        inline = frozenset(bind.key for bind in compiled.literal_execute_params)
         binders = []
         for name, bind in compiled.binds.items():
+            if name in inline:
+                continue
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 binders.append((name, process))
@@ -238,11 +259,33 @@ class DirectSelect:
         if not any(converters):
             converters = []
         result = _Compiled(
-            sql=compiled.string, names=tuple(compiled.positiontup) if dialect.positional
-            else None, defaults=dict(compiled.params), binders=tuple(binders),
+            sql=compiled.string,
+            names=tuple(name for name in compiled.positiontup if name not in inline)
+            if dialect.positional else None,
+            inline=tuple(_POSTCOMPILED.split(compiled.string)) if inline else (),
+            # On psycopg, a statement of its own (not one per set of inline numbers) is
+            # prepared once per connection and run through libpq.
+            prepared=Statement(compiled.string) if dialect.driver == "psycopg" and not inline
+            else None,
+            defaults=dict(compiled.params), binders=tuple(binders),
             converters=tuple(converters))
         self._compiled[dialect] = result
         return result
+
+
+_POSTCOMPILED = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+
+
+def _inline(parts: tuple[str, ...], values: dict) -> str:
+    """The statement of ``parts`` (text, name, text, ...) with each name's whole number."""
+    pieces = list(parts)
+    for index in range(1, len(pieces), 2):
+        value = values.pop(pieces[index])
+        if type(value) is not int:
+            raise TypeError(f"{pieces[index]}: a number written into the statement must be a "
+                            f"whole number, not {type(value).__name__}.")
+        pieces[index] = str(value)
+    return "".join(pieces)
 
 
 def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
