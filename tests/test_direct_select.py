@@ -129,6 +129,8 @@ def test_a_statement_is_prepared_once_per_connection(app, postgresql_only, token
     statement = DirectSelect(select(User.email, User.first_name).where(
         User.uuid == bindparam("uuid")))
     with app.test_request_context():
+        assert statement.first({"uuid": tokens_of_a_user}).first_name == "Ada"
+        assert _prepared_here() == []  # run once: not prepared, it may be a one-off
         for _ in range(3):
             assert statement.all({"uuid": tokens_of_a_user})[0].first_name == "Ada"
         assert len(_prepared_here()) == 1
@@ -142,14 +144,24 @@ def test_a_statement_is_prepared_once_per_connection(app, postgresql_only, token
             DirectSelect(select(User.id).where(User.id == bindparam("id"))).all({"id": "x"})
 
 
-def test_beyond_the_limit_statements_run_unprepared(app, postgresql_only, tokens_of_a_user,
-                                                    monkeypatch):
+def test_statements_not_run_lately_are_deallocated(app, postgresql_only, make_user,
+                                                   monkeypatch):
     from fairhub import prepared
 
-    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 1)
-    first = DirectSelect(select(User.email).where(User.uuid == bindparam("uuid")))
-    second = DirectSelect(select(User.first_name).where(User.uuid == bindparam("uuid")))
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 2)
+    for number in range(4):
+        make_user("standard", email=f"page-{number}@example.org")
+    page = DirectSelect(_users_page())
     with app.test_request_context():
-        first.all({"uuid": tokens_of_a_user})
-        assert second.first({"uuid": tokens_of_a_user}).first_name == "Ada"
+        for offset in (0, 0, 1, 1, 2, 2, 0):
+            rows = page.all({"limit": 1, "offset": offset})
+            assert [row.email for row in rows] == [f"page-{offset}@example.org"]
+            assert len(_prepared_here()) <= 2
+        # Offset 2 stays prepared; 1 was the oldest, and was dropped when 0 came back, which
+        # (forgotten by then) ran once more unprepared.
         assert len(_prepared_here()) == 1
+        # A statement already dropped by something else is let go quietly.
+        read_connection().exec_driver_sql("DEALLOCATE ALL")
+        for offset in (3, 3, 1, 1):
+            assert page.first({"limit": 1, "offset": offset}).email == f"page-{offset}@example.org"
+        assert len(_prepared_here()) == 2

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
-from fairhub.prepared import Statement
+from fairhub.prepared import statement_for
 
 # Stable constraint names, so migrations can alter and drop constraints on every database.
 NAMING_CONVENTION = {
@@ -169,7 +169,7 @@ class _Compiled:
     sql: str
     names: tuple[str, ...] | None  # bound parameters in order, for positional drivers
     inline: tuple[str, ...]  # the SQL split around inline numbers: text, name, text, ...
-    prepared: Statement | None
+    libpq: bool  # run through libpq (psycopg), prepared on its second run on a connection
     defaults: dict[str, Any]
     binders: tuple[tuple[str, Callable], ...]
     converters: tuple[Callable | None, ...]  # one per column (None: as the driver gives it)
@@ -181,8 +181,8 @@ class DirectSelect:
 
     It is compiled once per dialect, and its rows are converted by the types of its columns,
     as SQLAlchemy's execution would do, without the rest of that execution's bookkeeping,
-    which costs more than such statements themselves. On PostgreSQL (psycopg) it is prepared
-    once per connection and run straight through libpq (see :mod:`fairhub.prepared`).
+    which costs more than such statements themselves. On PostgreSQL (psycopg) it runs straight
+    through libpq, prepared from its second run on a connection (see :mod:`fairhub.prepared`).
 
     Rows are named tuples of the selected columns' keys. IN lists are refused (SQLAlchemy
     rewrites them at every execution): write equalities or bind one value. NULL is read as None without calling a type's conversion, so
@@ -191,8 +191,8 @@ class DirectSelect:
     A parameter bound with ``literal_execute=True`` takes a whole number, written into the
     statement as SQLAlchemy would write it: for a LIMIT and OFFSET, whose values PostgreSQL
     must know to plan a statement once and reuse the plan (bound, it plans every execution
-    afresh). Each set of such numbers is its own statement, so keep them to few values (the
-    first pages).
+    afresh). Each set of such numbers is its own statement: the ones run often (the first
+    pages) keep their plans, and a connection deallocates the ones it has not run lately.
     """
 
     def __init__(self, statement: Select) -> None:
@@ -211,8 +211,8 @@ class DirectSelect:
         dbapi_connection = connection.connection.dbapi_connection
         cursor = None
         try:
-            if compiled.prepared is not None:
-                rows = compiled.prepared.fetch(connection.connection, values)
+            if compiled.libpq:
+                rows = statement_for(sql).fetch(connection.connection, values)
             else:
                 cursor = dbapi_connection.cursor()
                 cursor.execute(sql, values if compiled.names is None else tuple(
@@ -263,10 +263,7 @@ class DirectSelect:
             names=tuple(name for name in compiled.positiontup if name not in inline)
             if dialect.positional else None,
             inline=tuple(_POSTCOMPILED.split(compiled.string)) if inline else (),
-            # On psycopg, a statement of its own (not one per set of inline numbers) is
-            # prepared once per connection and run through libpq.
-            prepared=Statement(compiled.string) if dialect.driver == "psycopg" and not inline
-            else None,
+            libpq=dialect.driver == "psycopg",
             defaults=dict(compiled.params), binders=tuple(binders),
             converters=tuple(converters))
         self._compiled[dialect] = result

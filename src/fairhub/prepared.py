@@ -3,26 +3,29 @@
 psycopg's cursor reads a result through generators that wait on the socket from Python, and
 decides at every execution whether to prepare the statement; for the one-row reads every
 request makes (checking a token, reading a dataset) that costs more than the database does.
-Here a statement is prepared once per connection, under a name made from its text, and run
-with libpq's blocking ``PQexecPrepared``; psycopg's own adapters still turn parameters into
-text and the result's values into Python.
+Here a statement is run with libpq's blocking calls, and prepared on its second run on a
+connection (so PostgreSQL can reuse its plan), under a name made from its text; psycopg's own
+adapters still turn parameters into text and the result's values into Python.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
+from functools import lru_cache
 from typing import Any
 
 from psycopg import errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
-# The names of the statements a connection has prepared, kept with the pooled connection.
-_NAMES = "fairhub_prepared"
-# Beyond this many statements on one connection, further ones run unprepared: a plugin
-# building statements per request must not fill the server's memory.
-MAX_PER_CONNECTION = 200
+# Per connection, the statements seen lately, oldest first: name -> whether it is prepared.
+_SEEN = "fairhub_prepared"
+# How many statements a connection remembers; the oldest prepared one beyond is deallocated,
+# so statements made per request (a page's numbers) cannot fill the server's memory.
+MAX_PER_CONNECTION = 100
 
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+_DEALLOCATED = b"26000"  # invalid_sql_statement_name: no such prepared statement
 
 
 class Statement:
@@ -50,32 +53,35 @@ class Statement:
         transformer = Transformer(driver)
         arguments = transformer.dump_sequence([values[name] for name in self.names],
                                               [PyFormat.TEXT] * len(self.names))
-        prepared = connection.info.setdefault(_NAMES, set())
-        if self.name in prepared or len(prepared) < MAX_PER_CONNECTION:
-            result = self._run_prepared(pgconn, driver, prepared, arguments)
-            if _state(result) == _DEALLOCATED:
+        seen: OrderedDict = connection.info.setdefault(_SEEN, OrderedDict())
+        prepared = seen.pop(self.name, None)
+        if prepared is None:  # first seen: run once, unprepared
+            result = pgconn.exec_params(self.sql, arguments)
+        else:
+            if not prepared:
+                _check(pgconn.prepare(self.name, self.sql), driver)
+            result = pgconn.exec_prepared(self.name, arguments)
+            if result.error_field(pq.DiagnosticField.SQLSTATE) == _DEALLOCATED:
                 # Something dropped the connection's prepared statements (psycopg does after
                 # a schema change): they are all gone, so prepare this one again.
-                prepared.clear()
-                result = self._run_prepared(pgconn, driver, prepared, arguments)
-        else:
-            result = pgconn.exec_params(self.sql, arguments)
+                seen = OrderedDict((name, False) for name in seen)
+                connection.info[_SEEN] = seen
+                _check(pgconn.prepare(self.name, self.sql), driver)
+                result = pgconn.exec_prepared(self.name, arguments)
+        seen[self.name] = prepared is not None
+        while len(seen) > MAX_PER_CONNECTION:
+            name, was_prepared = seen.popitem(last=False)
+            if was_prepared:
+                dropped = pgconn.exec_(b"DEALLOCATE " + name)
+                if dropped.error_field(pq.DiagnosticField.SQLSTATE) != _DEALLOCATED:
+                    _check(dropped, driver)
         _check(result, driver)
         transformer.set_pgresult(result)
         return transformer.load_rows(0, result.ntuples, tuple)
 
-    def _run_prepared(self, pgconn: Any, driver: Any, prepared: set, arguments: list) -> Any:
-        if self.name not in prepared:
-            _check(pgconn.prepare(self.name, self.sql), driver)
-            prepared.add(self.name)
-        return pgconn.exec_prepared(self.name, arguments)
 
-
-_DEALLOCATED = b"26000"  # invalid_sql_statement_name: no such prepared statement
-
-
-def _state(result: Any) -> bytes | None:
-    return result.error_field(pq.DiagnosticField.SQLSTATE)
+statement_for = lru_cache(maxsize=1024)(Statement)
+"""The Statement of a text, made once while it is in use."""
 
 
 def _check(result: Any, driver: Any) -> None:
