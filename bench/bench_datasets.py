@@ -71,7 +71,9 @@ def main() -> int:
         with harness.fresh_instance() as env:
             imported = fairhub_import_rate(records, env)
             auth = harness.token_header(env, "data-manager")
-            bare = harness.measure(BARE_APP, "/api/health")
+            # The baseline is measured before and after, and its mean taken: on a shared
+            # machine the rate of the same bare app drifts by a fifth within minutes.
+            bare_before = harness.measure(BARE_APP, "/api/health")
             code = f"ds_{COUNT // 2:06d}"  # generated records are internal nine times in ten
             with harness.serve(FAIRHUB_APP, env=env) as base:
                 for path in (f"/api/datasets/{code}", "/api/datasets"):
@@ -79,20 +81,21 @@ def main() -> int:
                         harness.run_wrk(base + path, duration=harness.WARMUP, headers=auth)
                 one = harness.run_wrk(base + f"/api/datasets/{code}", headers=auth)
                 page = harness.run_wrk(base + "/api/datasets", headers=auth)
+            bare_after = harness.measure(BARE_APP, "/api/health")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"catalogue of {COUNT} datasets on "
           f"{'PostgreSQL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'}")
     print(f"import           {imported:9.1f} records/s  sqlite-utils {flat:9.1f} records/s")
-    harness.describe("bare", bare)
+    harness.describe("bare before", bare_before)
     harness.describe("get dataset", one)
     harness.describe("list page 1", page)
+    harness.describe("bare after", bare_after)
+    bare = (bare_before["requests_per_sec"] + bare_after["requests_per_sec"]) / 2
     results = [
         harness.report("import/sqlite-utils", imported, flat, TARGETS["import"]),
-        harness.report("get/bare", one["requests_per_sec"], bare["requests_per_sec"],
-                       TARGETS["get"]),
-        harness.report("list/bare", page["requests_per_sec"], bare["requests_per_sec"],
-                       TARGETS["list"]),
+        harness.report("get/bare", one["requests_per_sec"], bare, TARGETS["get"]),
+        harness.report("list/bare", page["requests_per_sec"], bare, TARGETS["list"]),
     ]
     return 0 if all(results) else 1
 
