@@ -165,3 +165,19 @@ def test_statements_not_run_lately_are_deallocated(app, postgresql_only, make_us
         for offset in (3, 3, 1, 1):
             assert page.first({"limit": 1, "offset": offset}).email == f"page-{offset}@example.org"
         assert len(_prepared_here()) == 2
+
+
+def test_nothing_is_prepared_when_prepared_statements_are_off(make_app, postgresql_only):
+    """As behind pgbouncer in transaction mode: psycopg's prepare_threshold set to None."""
+    app = make_app({"SQLALCHEMY_ENGINE_OPTIONS": {
+        "connect_args": {"prepare_threshold": None}}})
+    with app.app_context():
+        from fairhub import db
+
+        db.session.add(User(email="off@example.org", first_name="Off", role="standard"))
+        db.session.commit()
+    statement = DirectSelect(select(User.first_name).where(User.email == bindparam("email")))
+    with app.test_request_context():
+        for _ in range(3):
+            assert statement.first({"email": "off@example.org"}).first_name == "Off"
+        assert _prepared_here() == []

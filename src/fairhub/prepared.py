@@ -6,6 +6,10 @@ request makes (checking a token, reading a dataset) that costs more than the dat
 Here a statement is run with libpq's blocking calls, and prepared on its second run on a
 connection (so PostgreSQL can reuse its plan), under a name made from its text; psycopg's own
 adapters still turn parameters into text and the result's values into Python.
+
+Behind a pooler that shares server sessions between clients (pgbouncer in transaction mode),
+turn prepared statements off as psycopg has it: ``prepare_threshold`` None in the engine's
+``connect_args``. Statements then run unprepared, here as in psycopg.
 """
 from __future__ import annotations
 
@@ -49,10 +53,18 @@ class Statement:
         """Every row, as tuples, of the statement run with ``values`` on ``connection``
         (SQLAlchemy's pooled connection of a psycopg connection in autocommit)."""
         driver = connection.dbapi_connection
-        pgconn = driver.pgconn
         transformer = Transformer(driver)
         arguments = transformer.dump_sequence([values[name] for name in self.names],
                                               [PyFormat.TEXT] * len(self.names))
+        result = self._run(connection, driver, arguments)
+        _check(result, driver)
+        transformer.set_pgresult(result)
+        return transformer.load_rows(0, result.ntuples, tuple)
+
+    def _run(self, connection: Any, driver: Any, arguments: list) -> Any:
+        pgconn = driver.pgconn
+        if driver.prepare_threshold is None:  # prepared statements are off (a pooler)
+            return pgconn.exec_params(self.sql, arguments)
         seen: OrderedDict = connection.info.setdefault(_SEEN, OrderedDict())
         prepared = seen.pop(self.name, None)
         if prepared is None:  # first seen: run once, unprepared
@@ -75,9 +87,7 @@ class Statement:
                 dropped = pgconn.exec_(b"DEALLOCATE " + name)
                 if dropped.error_field(pq.DiagnosticField.SQLSTATE) != _DEALLOCATED:
                     _check(dropped, driver)
-        _check(result, driver)
-        transformer.set_pgresult(result)
-        return transformer.load_rows(0, result.ntuples, tuple)
+        return result
 
 
 statement_for = lru_cache(maxsize=1024)(Statement)
