@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -49,6 +50,8 @@ def import_command(path: Path, update: bool, owner: str | None, jobs: int | None
                 else:
                     counts["failed"] += 1
                     click.echo(f"\n{where}: {outcome}", err=True)
+    if counts["created"] + counts["updated"] >= current_app.config["DATASETS_ANALYZE_AFTER"]:
+        importer.refresh_statistics()
     click.echo(f"{counts['created']} created, {counts['updated']} updated, "
                f"{counts['failed']} failed.", err=True)
     if counts["failed"]:

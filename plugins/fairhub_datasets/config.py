@@ -9,4 +9,7 @@ SETTINGS = [
     Setting("DATASETS_MAX_LOOKUP_OPTIONS", 10000, "Most options one lookup may have."),
     Setting("DATASETS_IMPORT_BATCH", 500,
             "Records `fairhub datasets import` commits per transaction."),
+    Setting("DATASETS_ANALYZE_AFTER", 1000,
+            "On PostgreSQL, an import writing this many datasets or more ends with ANALYZE, so "
+            "the planner sees them before autovacuum gets round to it."),
 ]

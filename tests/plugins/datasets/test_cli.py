@@ -109,3 +109,25 @@ def test_export_then_import_round_trips(fairhub_cli, api, example, tmp_path):
 
     only = fairhub_cli("datasets", "export", "second")
     assert [d["code"] for d in json.loads(only.stdout)] == ["second"]
+
+
+def test_a_large_import_on_postgresql_ends_with_analyze(fairhub_cli, api, fairhub_backend,
+                                                        tmp_path, monkeypatch):
+    if fairhub_backend != "postgresql":
+        pytest.skip("ANALYZE after an import is PostgreSQL's")
+    from sqlalchemy import text
+
+    from fairhub import db
+
+    def counted_rows() -> float:  # what the planner believes the table holds
+        with api.app_context():
+            return db.session.scalar(text(
+                "SELECT reltuples FROM pg_class WHERE oid = 'datasets'::regclass"))
+
+    small = write_json(tmp_path / "small.json", [minimal("one"), minimal("two")])
+    assert fairhub_cli("datasets", "import", small).exit_code == 0
+    assert counted_rows() != 2  # fewer than DATASETS_ANALYZE_AFTER: left to autovacuum
+    monkeypatch.setenv("FAIRHUB_DATASETS_ANALYZE_AFTER", "2")
+    large = write_json(tmp_path / "large.json", [minimal("three"), minimal("four")])
+    assert fairhub_cli("datasets", "import", large).exit_code == 0
+    assert counted_rows() == 4
