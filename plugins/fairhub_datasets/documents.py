@@ -133,4 +133,4 @@ def _dictionary(dictionary: Any, fields: str, lookups: str) -> str:
 
 def answer(document_text: str, approvers: list[dict]) -> str:
     """A stored document with the dataset's current approvers added as its last key."""
-    return f'{document_text[:-1]}, "approvers": {json.dumps(approvers)}}}'
+    return f'{document_text[:-1]}, "approvers": {json.dumps(approvers) if approvers else "[]"}}}'

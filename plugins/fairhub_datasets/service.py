@@ -5,7 +5,6 @@ to the caller, so that a change and the events it emits commit together.
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -88,8 +87,9 @@ def list_datasets(actor: Actor, args: dict) -> str:
         actor, visibility=visibility, limit=size, offset=(page - 1) * size))
     items = ",".join(answer(row.document, approvers)
                      for row, approvers in access.gather_approvers(rows))
-    paging = {"total": access.visible_count(actor, visibility), "page": page, "page_size": size}
-    return f'{{"items": [{items}], "paging": {json.dumps(paging)}}}'
+    total = access.visible_count(actor, visibility)
+    return (f'{{"items": [{items}], '
+            f'"paging": {{"total": {total:d}, "page": {page:d}, "page_size": {size:d}}}}}')
 
 
 def read_dataset(actor: Actor, code: str) -> tuple[str, str]:
