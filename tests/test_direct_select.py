@@ -139,6 +139,11 @@ def test_a_statement_is_prepared_once_per_connection(app, postgresql_only, token
         read_connection().exec_driver_sql("DEALLOCATE ALL")
         assert statement.first({"uuid": tokens_of_a_user}).first_name == "Ada"
         assert len(_prepared_here()) == 1
+        # A migration changing what it selects, while the statement is prepared: prepared
+        # anew, and the rows come in their new type.
+        read_connection().exec_driver_sql(
+            "ALTER TABLE users ALTER COLUMN first_name TYPE varchar(300)")
+        assert statement.first({"uuid": tokens_of_a_user}).first_name == "Ada"
         # Errors come as the driver raises them.
         with pytest.raises(Exception, match="invalid input syntax for type integer"):
             DirectSelect(select(User.id).where(User.id == bindparam("id"))).all({"id": "x"})

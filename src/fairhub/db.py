@@ -185,8 +185,9 @@ class DirectSelect:
     through libpq, prepared from its second run on a connection (see :mod:`fairhub.prepared`).
 
     Rows are named tuples of the selected columns' keys. IN lists are refused (SQLAlchemy
-    rewrites them at every execution): write equalities or bind one value. NULL is read as None without calling a type's conversion, so
-    a column whose type reads NULL as something else is refused too.
+    rewrites them at every execution): write equalities or bind one value. NULL is read as
+    None without calling a type's conversion, so a column whose type reads NULL as something
+    else is refused too.
 
     A parameter bound with ``literal_execute=True`` takes a whole number, written into the
     statement as SQLAlchemy would write it: for a LIMIT and OFFSET, whose values PostgreSQL

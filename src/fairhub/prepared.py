@@ -30,6 +30,7 @@ MAX_PER_CONNECTION = 100
 
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _DEALLOCATED = b"26000"  # invalid_sql_statement_name: no such prepared statement
+_PLAN_CHANGED = b"0A000"  # "cached plan must not change result type"
 
 
 class Statement:
@@ -73,11 +74,15 @@ class Statement:
             if not prepared:
                 _check(pgconn.prepare(self.name, self.sql), driver)
             result = pgconn.exec_prepared(self.name, arguments)
-            if result.error_field(pq.DiagnosticField.SQLSTATE) == _DEALLOCATED:
-                # Something dropped the connection's prepared statements (psycopg does after
-                # a schema change): they are all gone, so prepare this one again.
-                seen = OrderedDict((name, False) for name in seen)
-                connection.info[_SEEN] = seen
+            state = result.error_field(pq.DiagnosticField.SQLSTATE)
+            if state in (_DEALLOCATED, _PLAN_CHANGED):
+                if state == _DEALLOCATED:
+                    # Something dropped the connection's prepared statements (psycopg does
+                    # after a schema change): they are all gone.
+                    seen = OrderedDict((name, False) for name in seen)
+                    connection.info[_SEEN] = seen
+                else:  # a migration changed what the statement selects: prepare it anew
+                    _check(pgconn.exec_(b"DEALLOCATE " + self.name), driver)
                 _check(pgconn.prepare(self.name, self.sql), driver)
                 result = pgconn.exec_prepared(self.name, arguments)
         seen[self.name] = prepared is not None
