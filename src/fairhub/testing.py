@@ -175,12 +175,9 @@ def build_app(database_url: str, instance_path: Any, config: dict | None, plugin
 def dispose_app(app: Any) -> None:
     """Close the session and give back every connection of an app under test (one a test or
     a command built)."""
-    from fairhub import db
+    from fairhub.db import dispose_engines
 
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import importlib
 import uuid
 
 import pytest
+from fairhub.db import dispose_engines, engines, read_connection
 from fairhub.testing import assert_error, bearer
 from sqlalchemy import create_engine, text
 
@@ -83,14 +84,27 @@ def test_me_answers_exactly_what_its_schema_dumps(app, client, make_user, make_t
 
 
 def test_each_request_gives_its_connections_back(app, client, auth_headers):
-    from fairhub import db
-
     headers = auth_headers("data-manager")
     for path in ("/api/health", "/api/user", "/api/tokens"):
         assert client.get(path, headers=headers).status_code == 200
     assert_error(client.get("/api/user", headers=bearer("fh_0123456789abcdef" + "x" * 40)), 401)
-    with app.app_context():
-        assert db.engine.pool.checkedout() == 0
+    assert all(engine.pool.checkedout() == 0 for engine in engines(app))
+
+
+def test_reads_keep_autocommit_connections_of_their_own_on_postgresql(app, fairhub_backend):
+    """Switching a shared pooled connection to autocommit and back at every read cost more
+    than the read's statements; writes keep their transactions."""
+    if fairhub_backend != "postgresql":
+        pytest.skip("SQLite's driver begins nothing for a read")
+    from fairhub import db
+
+    with app.test_request_context():
+        assert read_connection().connection.dbapi_connection.autocommit is True
+        assert db.session.connection().connection.dbapi_connection.autocommit is False
+        db.session.rollback()
+    assert len({engine.pool for engine in engines(app)}) == 2
+    dispose_engines(app)
+    assert all(engine.pool.checkedin() == 0 for engine in engines(app))
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, fairhub_backend,
