@@ -19,8 +19,6 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
-from fairhub.prepared import statement_for
-
 # Stable constraint names, so migrations can alter and drop constraints on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -188,7 +186,8 @@ class _Compiled:
     sql: str
     names: tuple[str, ...] | None  # bound parameters in order, for positional drivers
     inline: tuple[str, ...]  # the SQL split around inline numbers: text, name, text, ...
-    libpq: bool  # run through libpq (psycopg), prepared on its second run on a connection
+    # On psycopg, the libpq statement of a text (fairhub.prepared.statement_for), else None.
+    libpq: Callable[[str], Any] | None
     defaults: dict[str, Any]
     binders: tuple[tuple[str, Callable], ...]
     converters: tuple[Callable | None, ...]  # one per column (None: as the driver gives it)
@@ -231,8 +230,8 @@ class DirectSelect:
         dbapi_connection = connection.connection.dbapi_connection
         cursor = None
         try:
-            if compiled.libpq:
-                rows = statement_for(sql).fetch(connection.connection, values)
+            if compiled.libpq is not None:
+                rows = compiled.libpq(sql).fetch(connection.connection, values)
             else:
                 cursor = dbapi_connection.cursor()
                 cursor.execute(sql, values if compiled.names is None else tuple(
@@ -283,11 +282,19 @@ class DirectSelect:
             names=tuple(name for name in compiled.positiontup if name not in inline)
             if dialect.positional else None,
             inline=tuple(_POSTCOMPILED.split(compiled.string)) if inline else (),
-            libpq=dialect.driver == "psycopg",
+            libpq=_libpq(dialect),
             defaults=dict(compiled.params), binders=tuple(binders),
             converters=tuple(converters))
         self._compiled[dialect] = result
         return result
+
+
+def _libpq(dialect) -> Callable[[str], Any] | None:
+    if dialect.driver != "psycopg":
+        return None
+    from fairhub.prepared import statement_for  # psycopg is imported only where it is used
+
+    return statement_for
 
 
 _POSTCOMPILED = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
