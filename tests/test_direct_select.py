@@ -74,6 +74,49 @@ def test_insert_many_writes_plain_rows_and_can_skip_taken_keys(app):
         db.session.rollback()
 
 
+def test_insert_many_on_sqlite_writes_as_many_rows_a_statement_as_its_limit_allows(
+        app, fairhub_backend):
+    """One statement for many rows (a trigger then runs in one statement, not one per row),
+    split where SQLite's limit of parameters would be passed."""
+    if fairhub_backend != "sqlite":
+        pytest.skip("SQLite's limit of parameters")
+    import sqlite3
+
+    from sqlalchemy import Column, Integer, MetaData, String, Table, event
+
+    from fairhub import db, insert_many
+
+    pairs = Table("insert_many_limits", MetaData(), Column("name", String(20), primary_key=True),
+                  Column("number", Integer), Column("note", String(20)))
+    statements = []
+    with app.app_context():
+        connection = db.session.connection()
+        pairs.create(connection)
+        event.listen(connection, "before_cursor_execute",
+                     lambda *args: statements.append(args[5]))  # executemany
+        insert_many(connection, pairs, ("name", "number", "note"),
+                    [(f"a{n}", n, None) for n in range(1000)])
+        assert statements == [False]
+        driver = connection.connection.driver_connection
+        limit = driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 7)  # two rows of three
+        try:
+            statements.clear()
+            insert_many(connection, pairs, ("name", "number", "note"),
+                        [(f"b{n}", n, "x") for n in range(5)])
+            insert_many(connection, pairs, ("name", "number", "note"),
+                        [("b4", 0, "taken"), ("b5", 5, "new"), ("b0", 0, "taken")],
+                        skip_existing=True)
+            assert len(statements) == 3 + 2
+        finally:
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        assert connection.execute(select(pairs.c.name).where(pairs.c.name.like("b%"))
+                                  .order_by(pairs.c.name)).scalars().all() == [
+            "b0", "b1", "b2", "b3", "b4", "b5"]
+        assert connection.execute(select(pairs.c.note).where(pairs.c.name == "b4")).scalar() \
+            == "x"
+        db.session.rollback()
+
+
 def test_a_column_whose_type_reads_null_as_a_value_is_refused(app):
     from sqlalchemy import Integer, TypeDecorator
 
