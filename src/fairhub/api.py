@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import flask_smorest
@@ -168,6 +168,7 @@ class JsonBoolean(ma.fields.Boolean):
         return value
 
 
+@lru_cache(maxsize=64)  # a batch writes its one time into every row's document, many times
 def timestamp(value: datetime | None) -> str | None:
     """``value`` as the API writes times: ``2026-11-25T10:00:00.000Z`` (naive means UTC)."""
     if value is None:
