@@ -54,7 +54,7 @@ def test_lists_are_refused(app):
 
 
 def test_insert_many_writes_plain_rows_and_can_skip_taken_keys(app):
-    from sqlalchemy import Column, Integer, MetaData, String, Table
+    from sqlalchemy import Column, Integer, MetaData, String, Table, event
 
     from fairhub import db, insert_many
 
@@ -65,10 +65,14 @@ def test_insert_many_writes_plain_rows_and_can_skip_taken_keys(app):
         pairs.create(connection)
         insert_many(connection, pairs, ("name", "number", "note"),
                     [("o'hare", 1, None), ("bar", 2, "x;--")])
+        statements = []  # whether each was an executemany
+        event.listen(connection, "before_cursor_execute", lambda *a: statements.append(a[5]))
         insert_many(connection, pairs, ("name", "number", "note"),
-                    [("bar", 3, "skipped"), ("baz", 4, "new")], skip_existing=True)
+                    [("bar", 3, "skipped"), ("baz", 4, "new"), ("qux", None, None),
+                     ("baz", 5, "twice: the first stays")], skip_existing=True)
+        assert statements == [False]  # one statement, not one per row
         assert sorted(connection.execute(select(pairs))) == [
-            ("bar", 2, "x;--"), ("baz", 4, "new"), ("o'hare", 1, None)]
+            ("bar", 2, "x;--"), ("baz", 4, "new"), ("o'hare", 1, None), ("qux", None, None)]
         with pytest.raises(IntegrityError):  # without skip_existing, a taken key is an error
             insert_many(connection, pairs, ("name",), [("bar",)])
         db.session.rollback()
