@@ -40,20 +40,24 @@ def on_event(event: Event) -> None:
     dictionary a ``dictionary.update`` event (``PATCH /api/dictionaries/{code}``) names.
 
     A dataset event's subject (the dataset as written) is indexed as it is; a dataset queued
-    without one is read back when the queue is written."""
+    without one is read back when the queue is written. A dataset just created has nothing
+    in the index to replace."""
     if event.type == "dataset" and event.action in ("create", "update") and event.target:
-        at_commit("search", (event.target["code"], event.subject), _write_queued)
+        at_commit("search", (event.target["code"], (event.subject, event.action == "create")),
+                  _write_queued)
     elif event.type == "dictionary" and event.action == "update" and event.details.get("dataset"):
-        at_commit("search", (event.details["dataset"], None), _write_queued)
+        at_commit("search", (event.details["dataset"], (None, False)), _write_queued)
 
 
-def _write_queued(session: Session, items: list[tuple[str, object]]) -> None:
+def _write_queued(session: Session, items: list[tuple[str, tuple[object, bool]]]) -> None:
     latest = dict(items)  # what was queued last for each dataset
-    given = [subject for subject in latest.values() if subject is not None]
+    given = [(subject, created) for subject, created in latest.values() if subject is not None]
     connection = session.connection()
     for start in range(0, len(given), BATCH):
-        _write(connection, given[start:start + BATCH])
-    write(session, [code for code, subject in latest.items() if subject is None])
+        part = given[start:start + BATCH]
+        _write(connection, [subject for subject, _ in part],
+               replaced=[subject.id for subject, created in part if not created])
+    write(session, [code for code, (subject, _) in latest.items() if subject is None])
 
 
 def write(session: Session, codes: list[str]) -> None:
@@ -74,15 +78,18 @@ def write(session: Session, codes: list[str]) -> None:
         _write(connection, list(datasets.values()))
 
 
-def _write(connection, datasets: list) -> None:
+def _write(connection, datasets: list, replaced: list[int] | None = None) -> None:
     """Index ``datasets``: objects with a Dataset's ``id``, ``code``, ``name``, ``visibility``,
     ``catalogue`` and ``dictionaries`` (each with ``name``, ``description`` and ``fields``),
-    or with what :func:`prepare` made of them in ``prepared["search"]``."""
+    or with what :func:`prepare` made of them in ``prepared["search"]``. What the index holds
+    of them is replaced; of only the ids ``replaced`` if given (the others are new)."""
     if not datasets:
         return
+    if replaced is None:
+        replaced = [dataset.id for dataset in datasets]
     for model in (SearchDocument, SearchEntry):
-        connection.execute(delete(model).where(
-            model.dataset_id.in_([dataset.id for dataset in datasets])))
+        if replaced:
+            connection.execute(delete(model).where(model.dataset_id.in_(replaced)))
     hook = current_app.extensions["fairhub"].pm.hook.fairhub_search_text
     documents, words, facets = [], set(), {}
     for dataset in datasets:
