@@ -360,8 +360,8 @@ def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
     target = f"INSERT INTO {quote(table.name)} ({names})"
     tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
     if dialect.name == "postgresql":
-        # Rows that may be taken: one statement over an array per column, not a statement per
-        # row (half the time, for the client as for the server).
+        # Rows that may be taken: one statement over an array per column (typed by the
+        # table's columns), not a statement per row: about a third less time in all.
         arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]"
                            for name in columns)
         connection.exec_driver_sql(f"{target} SELECT * FROM unnest({arrays}){tail}",

@@ -482,29 +482,6 @@ def fts_problem(app) -> str | None:
     return None
 
 
-def test_sqlite_full_text_index_holds_exactly_the_documents(fairhub_cli, api, fairhub_backend,
-                                                            tmp_path):
-    """SQLite's FTS5 table, kept by triggers as the indexer writes documents many rows a
-    statement, agrees with the documents after creates, an import, a patch and a delete."""
-    if fairhub_backend != "sqlite":
-        pytest.skip("the FTS5 table is SQLite's")
-    steward = signed_in(api, "data-steward")
-    for body in CORPUS[:4]:
-        ok(steward.post("/api/datasets", json=body), 201)
-    path = tmp_path / "rest.jsonl"
-    path.write_text("\n".join(json.dumps(body) for body in CORPUS[4:]), encoding="utf-8")
-    assert fairhub_cli("datasets", "import", str(path)).exit_code == 0
-    ok(steward.patch("/api/datasets/sleep_shift", json={"catalogue": {"title": "Insomnia"}}))
-    assert steward.delete("/api/datasets/cafe_workers").status_code == 204
-    assert fts_problem(api) is None
-    assert found(steward, "title:insomnia") == ["sleep_shift"]
-    assert found(steward, "baristas") == []
-    with api.app_context():  # what the check finds: text indexed for no document
-        db.session.execute(text("INSERT INTO search_fts (rowid, title) VALUES (-1, 'stray')"))
-        db.session.commit()
-    assert "malformed" in fts_problem(api)
-
-
 def index_rows(app) -> dict:
     """Every dataset's search document, visibility and facet values, and the vocabulary."""
     with app.app_context():
@@ -522,9 +499,10 @@ def index_rows(app) -> dict:
         }
 
 
-def test_what_changes_index_is_what_reindex_writes(fairhub_cli, api, tmp_path):
+def test_what_changes_index_is_what_reindex_writes(fairhub_cli, api, fairhub_backend, tmp_path):
     """Creates, imports and PATCHes index the dataset as written (the event's subject), not
-    read back: the same rows a reindex reads back and writes."""
+    read back: the same rows a reindex reads back and writes. On SQLite the FTS5 table, kept
+    by triggers as documents go in many rows a statement, agrees with the documents."""
     steward = signed_in(api, "data-steward")
     for body in CORPUS[:3]:
         ok(steward.post("/api/datasets", json=body), 201)
@@ -542,8 +520,14 @@ def test_what_changes_index_is_what_reindex_writes(fairhub_cli, api, tmp_path):
     written = index_rows(api)
     assert len(written["documents"]) == len(CORPUS)
     assert written["documents"][0][6] == "Lung function The spirometry table. Extra"
+    assert fairhub_backend != "sqlite" or fts_problem(api) is None
     assert fairhub_cli("search", "reindex").exit_code == 0
     assert index_rows(api) == written
+    if fairhub_backend == "sqlite":
+        with api.app_context():  # what the check finds: text indexed for no document
+            db.session.execute(text("INSERT INTO search_fts (rowid, title) VALUES (-1, 'x')"))
+            db.session.commit()
+        assert "malformed" in fts_problem(api)
 
 
 class NotesPlugin:
