@@ -63,15 +63,13 @@ def read_records(path: Path) -> Iterator[tuple[str, Any]]:
         for child in sorted(path.glob("*.json")):
             yield from read_records(child)
         return
+    if path.suffix in (".jsonl", ".ndjson"):
+        yield from _read_lines(path)
+        return
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         yield str(path), RecordError(f"Cannot read the file: {error}.")
-        return
-    if path.suffix in (".jsonl", ".ndjson"):
-        for line_number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield f"{path}:{line_number}", JsonText(line)
         return
     data = _parse(text)
     if isinstance(data, list):
@@ -79,6 +77,24 @@ def read_records(path: Path) -> Iterator[tuple[str, Any]]:
             yield f"{path}[{index}]", record
     else:
         yield str(path), data
+
+
+def _read_lines(path: Path) -> Iterator[tuple[str, Any]]:
+    """The records of a JSON-lines file, read a line at a time (a file of any size takes
+    little memory); a line that is not UTF-8 is a bad record, not a bad file."""
+    try:
+        with path.open("rb") as lines:
+            for line_number, line in enumerate(lines, start=1):
+                where = f"{path}:{line_number}"
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    yield where, RecordError(f"Not UTF-8: {error}.")
+                    continue
+                if text.strip():
+                    yield where, JsonText(text)
+    except OSError as error:
+        yield str(path), RecordError(f"Cannot read the file: {error}.")
 
 
 def _parse(text: str) -> Any:

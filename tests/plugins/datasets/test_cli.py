@@ -38,17 +38,23 @@ def test_import_a_file_then_read_it_through_the_api(fairhub_cli, api, example, t
                          ids=["default", "in-process", "two-workers"])
 def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path, jobs):
     lines = [json.dumps(minimal("first")), "{not json", json.dumps([1]),
-             json.dumps(minimal("bad code!")), json.dumps(minimal("second")), ""]
+             json.dumps(minimal("bad code!")), json.dumps(minimal("second")), "",
+             json.dumps(minimal("latin"), ensure_ascii=False).replace("latin", "Latin-\xe9"),
+             json.dumps(minimal("line_separator", name="a\u2028b"), ensure_ascii=False)]
     path = tmp_path / "many.jsonl"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_bytes("\n".join(lines).encode("utf-8").replace(
+        "Latin-\xe9".encode("utf-8"), "Latin-\xe9".encode("latin-1")))
     result = fairhub_cli("datasets", "import", str(path), *jobs)
     assert result.exit_code == 1
     assert f"{path}:2: Not valid JSON" in result.stderr
     assert f"{path}:3: A dataset is a JSON object." in result.stderr
     assert f"{path}:4: code: Use only letters, digits and underscores." in result.stderr
-    assert "2 created, 0 updated, 3 failed." in result.stderr
-    listed = signed_in(api, "data-steward").get("/api/datasets").json
-    assert [d["code"] for d in listed["items"]] == ["first", "second"]
+    assert f"{path}:7: Not UTF-8" in result.stderr  # that line only: the rest goes in
+    assert "3 created, 0 updated, 4 failed." in result.stderr
+    steward = signed_in(api, "data-steward")
+    listed = steward.get("/api/datasets").json
+    assert [d["code"] for d in listed["items"]] == ["first", "second", "line_separator"]
+    assert steward.get("/api/datasets/line_separator").json["name"] == "a\u2028b"
 
 
 def test_import_a_folder_with_an_owner_and_update(fairhub_cli, api, make_user, tmp_path):
