@@ -174,6 +174,7 @@ def _prepared_here() -> list[str]:
 
 
 def test_a_statement_is_prepared_once_per_connection(app, postgresql_only, tokens_of_a_user):
+    import psycopg
     statement = DirectSelect(select(User.email, User.first_name).where(
         User.uuid == bindparam("uuid")))
     with app.test_request_context():
@@ -193,7 +194,8 @@ def test_a_statement_is_prepared_once_per_connection(app, postgresql_only, token
             "ALTER TABLE users ALTER COLUMN first_name TYPE varchar(300)")
         assert statement.first({"uuid": tokens_of_a_user}).first_name == "Ada"
         # Errors come as the driver raises them.
-        with pytest.raises(Exception, match="invalid input syntax for type integer"):
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation,
+                           match="invalid input syntax for type integer"):
             DirectSelect(select(User.id).where(User.id == bindparam("id"))).all({"id": "x"})
 
 

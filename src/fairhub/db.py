@@ -321,8 +321,8 @@ def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
                 constants: dict[str, Any] | None = None, skip_existing: bool = False) -> None:
     """Insert ``rows`` (tuples in the order of ``columns``) into ``table`` straight through
     the driver: on PostgreSQL a COPY (or, to skip existing rows, one INSERT of column arrays),
-    on SQLite statements of many rows each, else ``executemany`` (errors are raised as
-    SQLAlchemy raises them, ``IntegrityError`` for a taken key).
+    on SQLite statements of many rows each (errors are raised as SQLAlchemy raises them,
+    ``IntegrityError`` for a taken key).
 
     For bulk writes of narrow rows, where building SQLAlchemy's parameters for every row costs
     more than the database does. Values are sent as they are (plain ``str``, ``int``,
@@ -367,11 +367,7 @@ def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
         connection.exec_driver_sql(f"{target} SELECT * FROM unnest({arrays}){tail}",
                                    tuple(map(list, zip(*rows))))
         return
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    values = f"({', '.join([mark] * len(columns))})"
-    if dialect.name != "sqlite":
-        connection.exec_driver_sql(f"{target} VALUES {values}{tail}", rows)
-        return
+    values = f"({', '.join('?' * len(columns))})"
     # SQLite: many rows a statement. A table's triggers then run in one statement's
     # savepoint, not one per row (an FTS5 table flushes its pending terms at every
     # savepoint: twice the work), and narrow rows skip the per-row cost of executemany (two
