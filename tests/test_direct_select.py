@@ -67,10 +67,16 @@ def test_insert_many_writes_plain_rows_and_can_skip_taken_keys(app):
                     [("o'hare", 1, None), ("bar", 2, "x;--")])
         statements = []  # whether each was an executemany
         event.listen(connection, "before_cursor_execute", lambda *a: statements.append(a[5]))
-        insert_many(connection, pairs, ("name", "number", "note"),
-                    [("bar", 3, "skipped"), ("baz", 4, "new"), ("qux", None, None),
-                     ("baz", 5, "twice: the first stays")], skip_existing=True)
+        inserted = insert_many(connection, pairs, ("name", "number", "note"),
+                               [("bar", 3, "skipped"), ("baz", 4, "new"), ("qux", None, None),
+                                ("baz", 5, "twice: the first stays")],
+                               skip_existing=True, returning="name")
         assert statements == [False]  # one statement, not one per row
+        assert sorted(inserted) == ["baz", "qux"]  # what went in, not what was given
+        assert insert_many(connection, pairs, ("name",), [], skip_existing=True,
+                           returning="name") == []
+        with pytest.raises(ValueError, match="skip_existing"):
+            insert_many(connection, pairs, ("name",), [("new",)], returning="name")
         assert sorted(connection.execute(select(pairs))) == [
             ("bar", 2, "x;--"), ("baz", 4, "new"), ("o'hare", 1, None), ("qux", None, None)]
         with pytest.raises(IntegrityError):  # without skip_existing, a taken key is an error
@@ -109,10 +115,11 @@ def test_insert_many_on_sqlite_writes_many_rows_a_statement_within_its_limits(
             statements.clear()
             insert_many(connection, pairs, ("name", "number", "note"),
                         [(f"b{n}", n, "x") for n in range(5)])
-            insert_many(connection, pairs, ("name", "number", "note"),
-                        [("b4", 0, "taken"), ("b5", 5, "new"), ("b0", 0, "taken")],
-                        skip_existing=True)
+            inserted = insert_many(connection, pairs, ("name", "number", "note"),
+                                   [("b4", 0, "taken"), ("b5", 5, "new"), ("b0", 0, "taken")],
+                                   skip_existing=True, returning="name")
             assert statements == [6, 6, 3, 6, 3]
+            assert inserted == ["b5"]  # gathered over the statements
         finally:
             driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
         assert connection.execute(select(func.count()).select_from(pairs)).scalar() \
@@ -120,6 +127,35 @@ def test_insert_many_on_sqlite_writes_many_rows_a_statement_within_its_limits(
         assert connection.execute(select(pairs.c.note).where(pairs.c.name == "b4")).scalar() \
             == "x"
         db.session.rollback()
+
+
+def test_in_values_binds_one_array_on_postgresql_and_a_list_on_sqlite(
+        app, fairhub_backend, make_user):
+    from sqlalchemy import event
+
+    from fairhub import db, in_values
+
+    make_user("standard")
+    wanted = ["standard", "o'brien", "admin; DROP TABLE users", *(f"r{n}" for n in range(1500))]
+    with app.app_context():
+        connection = db.session.connection()
+        statements = []
+        event.listen(connection, "before_cursor_execute",
+                     lambda *args: statements.append((args[2], args[3])))
+        found = connection.execute(
+            select(User.role).where(in_values(connection, User.role, wanted)).distinct()).all()
+        assert found == [("standard",)]
+        assert connection.execute(select(func.count()).select_from(User).where(
+            in_values(connection, User.role, ["standard"]))).scalar() == \
+            connection.execute(select(func.count()).select_from(User).where(
+                User.role == "standard")).scalar()
+        assert connection.execute(select(User.id).where(
+            in_values(connection, User.role, []))).all() == []
+        sql, params = statements[0]
+        if fairhub_backend == "postgresql":
+            assert "= ANY" in sql and len(params) == 1  # the statement does not grow
+        else:
+            assert len(params) == len(wanted)
 
 
 def test_a_column_whose_type_reads_null_as_a_value_is_refused(app):

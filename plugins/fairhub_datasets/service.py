@@ -30,6 +30,7 @@ from fairhub import (
     emit,
     DirectSelect,
     flush_unique,
+    in_values,
     insert_many,
     reserve_ids,
     utcnow,
@@ -239,7 +240,8 @@ def taken_codes(model: type, codes: list[str | None]) -> set[str]:
     wanted = {code for code in codes if code}
     if not wanted:
         return set()
-    return set(db.session.scalars(select(model.code).where(model.code.in_(wanted))))
+    return set(db.session.scalars(select(model.code).where(
+        in_values(db.session.connection(), model.code, wanted))))
 
 
 def _plan(item: dict, json_parts: Encoded, taken: Taken) -> dict:

@@ -221,8 +221,8 @@ def _add_words(connection, words: set[str]) -> None:
     """Add the words the vocabulary lacks, with their letter pairs."""
     if not words:
         return
-    new = connection.execute(_insert_ignoring(connection, SearchWord).returning(SearchWord.word),
-                             [{"word": word} for word in sorted(words)]).scalars().all()
+    new = insert_many(connection, SearchWord.__table__, ("word",),
+                      [(word,) for word in sorted(words)], skip_existing=True, returning="word")
     insert_many(connection, SearchGram.__table__, ("gram", "word"),
                 [(gram, word) for word in sorted(new) for gram in sorted(grams(word))],
                 skip_existing=True)
