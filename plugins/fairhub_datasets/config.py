@@ -9,6 +9,9 @@ SETTINGS = [
     Setting("DATASETS_MAX_LOOKUP_OPTIONS", 10000, "Most options one lookup may have."),
     Setting("DATASETS_IMPORT_BATCH", 500,
             "Records `fairhub datasets import` commits per transaction."),
+    Setting("DATASETS_IMPORT_WRITERS", 2,
+            "On PostgreSQL, batches `fairhub datasets import` writes at once, each in a "
+            "transaction of its own (SQLite takes one writer at a time)."),
     Setting("DATASETS_ANALYZE_AFTER", 1000,
             "On PostgreSQL, an import writing this many datasets or more ends with ANALYZE, so "
             "the planner sees them before autovacuum gets round to it."),

@@ -13,7 +13,9 @@ import gc
 import json
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -232,13 +234,64 @@ def _in_windows(pool: Any, work: Callable, items: Iterator) -> Iterator:
 
 def import_checked(checked: Iterable[Checked], update: bool,
                    owner_id: int | None) -> Iterator[tuple[str, str]]:
-    """Write checked records in batches, committing each; yield ``(where, outcome)``, the
-    outcome 'created', 'updated' or what is wrong."""
-    size = current_app.config["DATASETS_IMPORT_BATCH"]
+    """Write checked records in batches, committing each; yield ``(where, outcome)`` in the
+    records' order, the outcome 'created', 'updated' or what is wrong.
+
+    On PostgreSQL, up to ``DATASETS_IMPORT_WRITERS`` batches are written at once, each by a
+    thread of its own in its own transaction: while the database works through one batch's
+    statements, the next batch's rows are being made. Two batches naming the same code are
+    never written at once, nor a batch with a code still to generate (it could be any), so
+    each record gets the outcome it would get if the batches went in one after the other.
+    """
     checked = iter(checked)
-    while batch := list(islice(checked, size)):
-        yield from _write_batch(batch, update, owner_id)
+    size = current_app.config["DATASETS_IMPORT_BATCH"]
+    batches = iter(lambda: list(islice(checked, size)), [])
+    writers = current_app.config["DATASETS_IMPORT_WRITERS"]
+    if writers == 1 or db.engine.dialect.name != "postgresql":
+        for batch in batches:
+            yield from _write_batch(batch, update, owner_id)
+            db.session.commit()
+        return
+    db.session.close()  # the writers have sessions of their own
+    app = current_app._get_current_object()
+    pending: deque[tuple[Future, frozenset | None]] = deque()
+    with ThreadPoolExecutor(writers, thread_name_prefix="fairhub-import") as pool:
+        try:
+            for batch in batches:
+                codes = _codes(batch)
+                while pending and (len(pending) == writers or codes is None or any(
+                        named is None or named & codes for _writing, named in pending)):
+                    yield from pending.popleft()[0].result()
+                pending.append((pool.submit(_write_apart, app, batch, update, owner_id),
+                                codes))
+            while pending:
+                yield from pending.popleft()[0].result()
+        finally:  # on failure, batches not begun are not written
+            for writing, _named in pending:
+                writing.cancel()
+
+
+def _codes(batch: list[Checked]) -> frozenset[tuple[str, str]] | None:
+    """The dataset and dictionary codes ``batch`` names, or None if a code is to be generated
+    for one of them (see :func:`import_checked`)."""
+    codes = set()
+    for record in batch:
+        if record.data is None:
+            continue
+        codes.add(("dataset", record.data.get("code")))
+        codes.update(("dictionary", d.get("code")) for d in record.data.get("dictionaries", ()))
+    return None if ("dataset", None) in codes or ("dictionary", None) in codes \
+        else frozenset(codes)
+
+
+def _write_apart(app: Flask, batch: list[Checked], update: bool,
+                 owner_id: int | None) -> list[tuple[str, str]]:
+    """:func:`_write_batch` in a thread of its own: its own app context, session and
+    connection."""
+    with app.app_context():
+        outcomes = list(_write_batch(batch, update, owner_id))
         db.session.commit()
+        return outcomes
 
 
 def refresh_statistics() -> None:

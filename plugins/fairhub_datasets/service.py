@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from fairhub import (
     Actor,
     ApiError,
+    at_commit,
     Conflict,
     Event,
     NotFound,
@@ -360,9 +361,20 @@ def touch(dataset: Dataset) -> None:
 
 
 def count(visibility: str, change: int) -> None:
-    """Keep the number of datasets of ``visibility`` (see :class:`DatasetCount`)."""
-    db.session.execute(update(DatasetCount).where(DatasetCount.visibility == visibility)
-                       .values(datasets=DatasetCount.datasets + change))
+    """Keep the number of datasets of ``visibility`` (see :class:`DatasetCount`), at the end
+    of the transaction: every create and delete updates these few rows, so concurrent writers
+    wait for each other only while the first commits, not for its whole transaction."""
+    at_commit("dataset_counts", (visibility, change), _write_counts, last=True)
+
+
+def _write_counts(session: Any, changes: list[tuple[str, int]]) -> None:
+    totals = Counter()
+    for visibility, change in changes:
+        totals[visibility] += change
+    for visibility in sorted(totals):  # one order for every writer: no deadlock between two
+        if totals[visibility]:
+            session.execute(update(DatasetCount).where(DatasetCount.visibility == visibility)
+                            .values(datasets=DatasetCount.datasets + totals[visibility]))
 
 
 def target(dataset: Dataset) -> dict:

@@ -461,14 +461,19 @@ def like_pattern(text: str) -> str:
 # Work queued for the outermost commit of a session (see at_commit).
 _QUEUES = "fairhub_at_commit"
 _WRITERS: dict[str, Callable[[Session, list], None]] = {}
+_LAST: set[str] = set()  # queues written after the others
 
 
-def at_commit(queue: str, item: Any, write: Callable[[Session, list], None]) -> None:
+def at_commit(queue: str, item: Any, write: Callable[[Session, list], None],
+              last: bool = False) -> None:
     """Queue ``item`` for ``write(session, items)``, called once with every item of ``queue``
     just before the session's outermost commit, inside its transaction.
 
     Many small writes (an audit row, an index entry per dataset of an import) so become one
     statement; an item queued in a transaction or savepoint that rolls back is dropped.
+    Queues are written in the order they were first used, those queued with ``last`` after
+    the others: an update of a row every writer updates (a counter) then holds its lock only
+    for the end of the transaction, instead of making concurrent writers wait for the whole.
     """
     session = db.session()
     transaction = session.get_nested_transaction() or session.get_transaction()
@@ -476,13 +481,16 @@ def at_commit(queue: str, item: Any, write: Callable[[Session, list], None]) -> 
         session.connection()  # begins the transaction the item belongs to
         transaction = session.get_transaction()
     _WRITERS[queue] = write
+    if last:
+        _LAST.add(queue)
     session.info.setdefault(_QUEUES, {}).setdefault(queue, []).append((transaction, item))
 
 
 def _write_queued(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint is released: its items wait for the transaction's commit
-    for queue, entries in session.info.pop(_QUEUES, {}).items():
+    queues = session.info.pop(_QUEUES, {})
+    for queue, entries in sorted(queues.items(), key=lambda queue: queue[0] in _LAST):
         if entries:
             _WRITERS[queue](session, [item for _transaction, item in entries])
 
