@@ -61,6 +61,10 @@ CORE_SETTINGS = [
     Setting("AUTH_PASSWORD_MEMORY_KIB", 65536, "Argon2id memory per password hash, in KiB."),
     Setting("TOKENS_MAX_LIFETIME_DAYS", 365, "Longest life of an API token; later `valid_to` "
             "dates are capped to it."),
+    Setting("TOKENS_CACHE_SECONDS", 1.0, "How long each worker reuses a passed check of a "
+            "reusable API token (the token, its owner, their roles and groups) before reading "
+            "it again: a token revoked, an owner archived or a role or group edited through "
+            "another worker counts here within this time; 0 reads at every request."),
     Setting("TOKENS_USAGE_FLUSH_SECONDS", 1.0, "How often each worker writes API tokens' "
             "use counts and last use; 0 writes on every use."),
     Setting("ADMIN_EMAIL", "admin@example.org", "Email of the administrator `fairhub init` "

@@ -82,6 +82,7 @@ def fairhub_authenticate(request):
 
 @hookimpl(trylast=True)
 def fairhub_event(event):
+    tokens.forget_checks(event)
     if event.audit:
         audit.record_event(event)
 

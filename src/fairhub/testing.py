@@ -154,6 +154,7 @@ def app_settings(database_url: str, instance_path: Any) -> dict:
         "INSTANCE_PATH": str(instance_path),
         # Token use counts are written at once, so tests can read them back.
         "TOKENS_USAGE_FLUSH_SECONDS": 0,
+        "TOKENS_CACHE_SECONDS": 0,  # several apps share a database: each sees changes at once
         **CHEAP_PASSWORDS,
     }
 
