@@ -52,6 +52,7 @@ def fairhub_init_app(app):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted)
     authn.install(app)
     passwords.install(app)
+    tokens.install_check_cache(app)
     tokens.install_usage_buffer(app)
 
 

@@ -308,8 +308,11 @@ USAGE_EXTENSION = "fairhub.token_usage"
 CHECKS_EXTENSION = "fairhub.token_checks"
 
 
-def install_usage_buffer(app) -> None:
+def install_check_cache(app) -> None:
     app.extensions[CHECKS_EXTENSION] = CheckCache(float(app.config["TOKENS_CACHE_SECONDS"]))
+
+
+def install_usage_buffer(app) -> None:
     buffer = UsageBuffer(app, float(app.config["TOKENS_USAGE_FLUSH_SECONDS"]))
     app.extensions[USAGE_EXTENSION] = buffer
     if not app.testing:
