@@ -249,8 +249,7 @@ def import_checked(checked: Iterable[Checked], update: bool,
     writers = current_app.config["DATASETS_IMPORT_WRITERS"]
     if writers == 1 or db.engine.dialect.name != "postgresql":
         for batch in batches:
-            yield from _write_batch(batch, update, owner_id)
-            db.session.commit()
+            yield from _write_committed(batch, update, owner_id)
         return
     db.session.close()  # the writers have sessions of their own
     app = current_app._get_current_object()
@@ -284,14 +283,20 @@ def _codes(batch: list[Checked]) -> frozenset[tuple[str, str]] | None:
         else frozenset(codes)
 
 
+def _write_committed(batch: list[Checked], update: bool,
+                     owner_id: int | None) -> list[tuple[str, str]]:
+    """Write ``batch`` in one transaction; its outcomes, once it committed."""
+    outcomes = list(_write_batch(batch, update, owner_id))
+    db.session.commit()
+    return outcomes
+
+
 def _write_apart(app: Flask, batch: list[Checked], update: bool,
                  owner_id: int | None) -> list[tuple[str, str]]:
-    """:func:`_write_batch` in a thread of its own: its own app context, session and
+    """:func:`_write_committed` in a thread of its own: its own app context, session and
     connection."""
     with app.app_context():
-        outcomes = list(_write_batch(batch, update, owner_id))
-        db.session.commit()
-        return outcomes
+        return _write_committed(batch, update, owner_id)
 
 
 def refresh_statistics() -> None:

@@ -368,6 +368,7 @@ def count(visibility: str, change: int) -> None:
 
 
 def _write_counts(session: Any, changes: list[tuple[str, int]]) -> None:
+    """Apply the count changes of a transaction (:func:`count`), one UPDATE a visibility."""
     totals = Counter()
     for visibility, change in changes:
         totals[visibility] += change

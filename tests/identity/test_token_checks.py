@@ -8,6 +8,7 @@ import time
 import pytest
 
 from fairhub import utcnow
+from fairhub.identity import tokens
 from fairhub.identity.models import ApiToken
 from fairhub.testing import assert_error
 
@@ -59,7 +60,15 @@ def test_the_secret_and_the_clients_address_are_checked_every_time(app, client, 
     assert_error(call_me(client, forged), 401, message="not valid")
 
 
-def test_a_single_use_token_is_never_remembered(app, client, manager):
-    token = grant(app, manager, single_use=True)
-    assert call_me(client, token.secret).status_code == 200
-    assert_error(call_me(client, token.secret), 401, message="already been used")
+def test_failed_checks_and_single_use_tokens_are_never_remembered(app, client, manager):
+    checks = app.extensions[tokens.CHECKS_EXTENSION].checked
+    single = grant(app, manager, single_use=True)
+    assert call_me(client, single.secret).status_code == 200
+    assert_error(call_me(client, single.secret), 401, message="already been used")
+    revoked = grant(app, manager)
+    update_row(app, ApiToken, {"id": revoked.id}, revoked_at=utcnow())
+    assert_error(call_me(client, revoked.secret), 401, message="revoked")
+    assert checks == {}
+    reusable = grant(app, manager)
+    assert call_me(client, reusable.secret).status_code == 200
+    assert len(checks) == 1  # what the assertion above would see of a remembered token
