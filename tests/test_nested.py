@@ -1,16 +1,16 @@
-"""NestedList: its fast plan accepts only what the nested schema accepts, loading it the same."""
+"""FastSchema and NestedList: a plan accepts only what the schema accepts, loading it the same,
+and leaves everything else, with its errors, to marshmallow."""
 from __future__ import annotations
 
 import marshmallow as ma
 import pytest
 from fairhub_datasets.schemas import FieldSchema, LookupOptionSchema
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from marshmallow.utils import missing
 
-from fairhub import NestedList
+from fairhub import FastSchema, NestedList
 from fairhub.nested import plan
-
-SCHEMAS = [FieldSchema(), LookupOptionSchema()]
 
 
 class Included(ma.Schema):
@@ -21,31 +21,108 @@ class Included(ma.Schema):
     tags = ma.fields.Raw(load_default=list)
 
 
-def _reference(schema: ma.Schema, item):
+class Tag(FastSchema):
+    label = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=3))
+
+
+class Hooked(FastSchema):
+    """Every kind of field a plan handles, and every kind of hook it follows."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    name = ma.fields.String(required=True, validate=[
+        ma.validate.Length(min=2, max=6), ma.validate.Regexp(r"[a-z]+\Z"),
+        ma.validate.OneOf(["alpha", "beta", "gamma", "de", "lambda"])])
+    title = ma.fields.String(data_key="Title", attribute="heading", load_default="untitled")
+    size = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
+    code = ma.fields.String(validate=ma.validate.Length(equal=2))
+    mail = ma.fields.Email()
+    tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(equal=2)))
+    main = ma.fields.Nested(Tag)
+    more = ma.fields.Nested(Tag, many=True, validate=ma.validate.Length(max=2))
+
+    @ma.pre_load
+    def lower(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            return {**data, "name": data["name"].lower()}
+        return data
+
+    @ma.validates("size")
+    def even(self, value, **_):
+        if value is not None and value % 2:
+            raise ma.ValidationError("Must be even.")
+
+    @ma.validates("tags")
+    def drop_empty(self, value, **_):
+        return missing if value == [] else None  # marshmallow then leaves the key out
+
+    @ma.validates_schema(pass_original=True)
+    def no_shouting(self, data, original, **_):
+        if isinstance(original, dict) and original.get("name") == "DE":
+            raise ma.ValidationError("No shouting.", "name")
+        if data.get("heading") == data.get("name"):
+            raise ma.ValidationError("Title repeats the name.")
+
+
+def _outcome(load, data):
     try:
-        return schema.load(item)
-    except ma.ValidationError:
-        return None
+        return "loaded", load(data)
+    except ma.ValidationError as error:
+        return "errors", error.messages
+
+
+def reference(schema: ma.Schema, data):
+    """What marshmallow alone makes of ``data``: every plan switched off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FastSchema, "load", ma.Schema.load)
+        patch.setattr(NestedList, "_deserialize", ma.fields.Nested._deserialize)
+        return _outcome(schema.load, data)
 
 
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-    st.sampled_from(["", " ", "id", "9lives", "a b", "integer", "text", "x" * 64,
-                     "https://example.org/x", "not a uri", "x" * 600]),
-    st.text(max_size=8), st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
+    st.none(), st.booleans(), st.integers(-3, 5), st.floats(allow_nan=False),
+    st.sampled_from(["", " ", "id", "9lives", "a b", "integer", "text", "x" * 64, "alpha",
+                     "DE", "Beta", "ab", "a@example.org", "https://example.org/x",
+                     "not a uri", "x" * 600]),
+    st.text(max_size=8), st.lists(st.sampled_from(["ab", "abc", 1]), max_size=3),
+    st.dictionaries(st.sampled_from(["label", "x"]), st.sampled_from(["ab", "", 3]),
+                    max_size=2))
 KEYS = st.sampled_from(["name", "label", "type", "description", "constraints", "uri",
-                        "pseudonymisation_rule", "tags", "other"])
+                        "pseudonymisation_rule", "tags", "other", "Title", "heading", "size",
+                        "mail", "main", "more"])
 ITEMS = st.one_of(st.dictionaries(KEYS, VALUES, max_size=8), VALUES)
+TAG = st.fixed_dictionaries({"label": st.sampled_from(["ab", "abc", "", "abcd", 1])})
+# Mostly valid objects, so that the ways of failing one rule at a time come up often.
+HOOKED = st.fixed_dictionaries(
+    {"name": st.sampled_from(["alpha", "Beta", "DE", "de", "lambda", "epsilon", "a", 3])},
+    optional={"Title": st.sampled_from(["T", "alpha", None]),
+              "size": st.one_of(st.integers(-1, 4), st.none(), st.just("2")),
+              "mail": st.sampled_from(["a@example.org", "nope"]),
+              "code": st.sampled_from(["ab", "abc"]),
+              "tags": st.lists(st.sampled_from(["ab", "abc"]), max_size=2),
+              "main": st.one_of(TAG, st.lists(TAG, max_size=1)),
+              "more": st.lists(TAG, max_size=3), "extra": VALUES})
 
 
-@pytest.mark.parametrize("schema", [*SCHEMAS, Included()], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("schema", [FieldSchema(), LookupOptionSchema(), Included(), Hooked()],
+                         ids=lambda s: type(s).__name__)
 @settings(max_examples=400, deadline=None)
 @given(item=ITEMS)
-def test_the_plan_accepts_only_what_the_schema_accepts_and_loads_it_the_same(schema, item):
+def test_a_plan_accepts_only_what_the_schema_accepts_and_loads_it_the_same(schema, item):
     fast = plan(schema, schema.unknown)(item)
     if fast is not None:
-        assert fast == schema.load(item)
+        assert ("loaded", fast) == _outcome(ma.Schema.load.__get__(schema), item)
+
+
+@settings(max_examples=400, deadline=None)
+@given(item=st.one_of(HOOKED, ITEMS), many=st.booleans())
+@example(item={"name": "alpha", "size": 3}, many=False)
+@example(item={"name": "lambda", "main": {"label": "abc"}}, many=False)
+def test_a_fast_schema_loads_and_fails_exactly_as_marshmallow(item, many):
+    data = [item, item] if many else item
+    assert _outcome(lambda d: Hooked(many=many).load(d), data) == reference(Hooked(many=many),
+                                                                          data)
 
 
 @pytest.mark.parametrize("schema, item", [
@@ -56,9 +133,27 @@ def test_the_plan_accepts_only_what_the_schema_accepts_and_loads_it_the_same(sch
     (LookupOptionSchema(), {"name": 3}),
     (LookupOptionSchema(), {"name": "c1", "description": "First"}),
     (Included(), {"name": "yes", "extra": [1]}),
+    (Hooked(), {"name": "Beta", "Title": "B", "size": 4, "mail": "a@example.org",
+                "tags": ["ab"], "main": {"label": "ab"}, "more": [{"label": "x"}], "y": 1}),
+    (Hooked(), {"name": "lambda", "code": "ab", "main": {"label": "abc"}, "tags": []}),
+    (Hooked(), {"name": "de", "more": [{"label": "a"}, {"label": "abc"}]}),
 ])
-def test_plainly_valid_items_take_the_fast_path(schema, item):
-    assert plan(schema, schema.unknown)(item) == schema.load(item)
+def test_plainly_valid_items_take_the_plan(schema, item, monkeypatch):
+    expected = ma.Schema.load(schema, item)
+    monkeypatch.setattr(ma.Schema, "_do_load", None)  # marshmallow's load would now fail
+    assert plan(schema, schema.unknown)(item) == expected
+    if isinstance(schema, FastSchema):
+        assert schema.load(item) == expected
+
+
+def test_a_partial_load_goes_through_marshmallow(monkeypatch):
+    calls = []
+    do_load = ma.Schema._do_load
+    monkeypatch.setattr(ma.Schema, "_do_load",
+                        lambda self, *a, **k: calls.append(k["partial"]) or do_load(self, *a, **k))
+    assert Tag().load({"label": "ab"}) == {"label": "ab"} and calls == []
+    assert Tag().load({}, partial=True) == {} and calls == [True]
+    assert Tag(partial=("label",)).load({}) == {}
 
 
 class Fast(ma.Schema):
@@ -69,13 +164,6 @@ class Plain(ma.Schema):
     fields = ma.fields.Nested(FieldSchema, many=True)
 
 
-def _outcome(schema: ma.Schema, data: dict):
-    try:
-        return "loaded", schema.load(data)
-    except ma.ValidationError as error:
-        return "errors", error.messages
-
-
 GOOD = {"name": "id", "type": "integer"}
 
 
@@ -84,23 +172,37 @@ GOOD = {"name": "id", "type": "integer"}
     [{"name": "id"}], "id", None, {"name": "id"}, [GOOD, {"name": "id", "type": "uuid"}],
 ])
 def test_lists_load_and_fail_exactly_as_through_the_schema(value):
-    assert _outcome(Fast(), {"fields": value}) == _outcome(Plain(), {"fields": value})
+    assert _outcome(Fast().load, {"fields": value}) == _outcome(Plain().load, {"fields": value})
 
 
-def test_schemas_it_cannot_follow_are_refused():
-    class Hooked(ma.Schema):
+def test_schemas_a_plan_cannot_follow_are_refused():
+    class Built(ma.Schema):
         name = ma.fields.String()
 
-        @ma.validates("name")
+        @ma.post_load
+        def build(self, data, **_):
+            return data
+
+    class Whole(ma.Schema):
+        name = ma.fields.String()
+
+        @ma.validates_schema(pass_collection=True)
+        def check(self, data, **_):
+            pass
+
+    class Dotted(ma.Schema):
+        name = ma.fields.String(attribute="a.b")
+
+    for schema in (Built(), Whole(), Dotted()):
+        with pytest.raises(TypeError):
+            plan(schema, ma.RAISE)
+
+    class Misnamed(ma.Schema):
+        name = ma.fields.String()
+
+        @ma.validates("nmae")
         def check(self, value, **_):
             pass
 
-    class Numbered(ma.Schema):
-        size = ma.fields.Integer()
-
-    class Renamed(ma.Schema):
-        name = ma.fields.String(attribute="title")
-
-    for schema in (Hooked(), Numbered(), Renamed()):
-        with pytest.raises(TypeError):
-            plan(schema, ma.RAISE)
+    with pytest.raises(ValueError, match="nmae"):
+        plan(Misnamed(), ma.RAISE)

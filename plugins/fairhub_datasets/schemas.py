@@ -10,7 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from fairhub import JsonBoolean, NestedList, PageArgsSchema, Timestamp, id_field
+from fairhub import FastSchema, JsonBoolean, NestedList, PageArgsSchema, Timestamp, id_field
 
 from .models import CODE_LENGTH, LEVELS, VISIBILITIES
 
@@ -79,7 +79,7 @@ class IsoDate(ma.fields.String):
 # Catalogue
 
 
-class PublisherSchema(ma.Schema):
+class PublisherSchema(FastSchema):
     class Meta:
         unknown = ma.INCLUDE
 
@@ -87,7 +87,7 @@ class PublisherSchema(ma.Schema):
     url = Uri(allow_none=True)
 
 
-class CatalogueSchema(ma.Schema):
+class CatalogueSchema(FastSchema):
     """The DCAT-aligned description of a dataset; keys beyond these are kept as given."""
 
     class Meta:
@@ -155,7 +155,7 @@ class LookupOptionSchema(ma.Schema):
     description = _text(2000, allow_none=True, load_default=None)
 
 
-class LookupSchema(ma.Schema):
+class LookupSchema(FastSchema):
     """A lookup in the ``{type, options}`` form, the one answers always use."""
 
     type = ma.fields.String(allow_none=True, load_default=None,
@@ -234,7 +234,7 @@ def _fits(value: Any, field_type: str) -> bool:
     return True
 
 
-class DictionaryInputSchema(ma.Schema):
+class DictionaryInputSchema(FastSchema):
     """A dictionary as sent: all keys optional here, the service decides what a change needs."""
 
     id = id_field(metadata={"description": "Names an existing dictionary (PATCH)."})
@@ -280,7 +280,7 @@ class DictionaryPatchSchema(DictionaryInputSchema):
         exclude = ("id", "code", "toBeDeleted")
 
 
-class DatasetWriteSchema(ma.Schema):
+class DatasetWriteSchema(FastSchema):
     name = _name()
     visibility = ma.fields.String(validate=ma.validate.OneOf(VISIBILITIES))
     workflow_key = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(WORKFLOWS))
