@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     exists,
     false,
     func,
@@ -28,8 +29,8 @@ from sqlalchemy import (
     select,
     true,
     union,
-    union_all,
 )
+from sqlalchemy.orm import aliased
 
 from fairhub import Actor, DirectSelect, Forbidden, GroupMember, User, db
 
@@ -93,28 +94,39 @@ _HELD_DATASETS = union(
     select(Grant.dataset_id).where(Grant.user_id == USER_ID),
     select(Grant.dataset_id).join(GroupMember, GroupMember.group_id == Grant.group_id)
     .where(GroupMember.user_id == USER_ID)).subquery()
-_COUNTS = select(DatasetCount.visibility, DatasetCount.datasets)
-# The counts, and the private datasets shared with the caller as the row ``shared``.
-_COUNTS_AND_SHARED = DirectSelect(union_all(_COUNTS, (
-    select(literal("shared", String), func.count())
-    .select_from(_HELD_DATASETS).join(Dataset, Dataset.id == _HELD_DATASETS.c.dataset_id)
-    .where(Dataset.visibility == "private"))))
-_COUNTS = DirectSelect(_COUNTS)
+_SHARED = aliased(Dataset, name="shared_dataset")
+# The optional ``visibility`` a list asks for (None: any).
+VISIBILITY = bindparam("visibility", type_=String)
+
+
+def _counted(visibilities: tuple[str, ...]) -> ColumnElement[int]:
+    """How many datasets of ``visibilities`` (and the asked-for one) there are, from the
+    per-visibility counts rather than the table."""
+    return (select(func.coalesce(func.sum(DatasetCount.datasets), 0))
+            .where(one_of(DatasetCount.visibility, visibilities),
+                   or_(VISIBILITY.is_(None), DatasetCount.visibility == VISIBILITY))
+            .correlate(None).scalar_subquery())
+
+
+_SHARED_PRIVATE = case((or_(VISIBILITY.is_(None), VISIBILITY == "private"), (
+    select(func.count()).select_from(_HELD_DATASETS)
+    .join(_SHARED, _SHARED.id == _HELD_DATASETS.c.dataset_id)
+    .where(_SHARED.visibility == "private").correlate(None).scalar_subquery())), else_=0)
+# How many datasets each kind of caller sees (what :data:`FILTERS` lets through): one
+# column, a statement's own or added to a page's, bound like it (see :func:`params`).
+TOTALS: dict[str, ColumnElement[int]] = {
+    "everything": _counted(VISIBILITIES),
+    "signed-in": _counted(("internal", "public")) + _SHARED_PRIVATE,
+    "public": _counted(("public",)),
+    "nothing": literal(0, Integer),
+}
+_TOTAL = {kind: DirectSelect(select(total.label("total"))) for kind, total in TOTALS.items()}
 
 
 def visible_count(actor: Actor, visibility: str | None = None) -> int:
     """How many datasets (of ``visibility``) ``actor`` may see: what :func:`visible` lets
     through, from the per-visibility counts plus the private datasets shared with them."""
-    kind = audience(actor)
-    wanted = [visibility] if visibility else list(VISIBILITIES)
-    shown = {"everything": wanted, "signed-in": [v for v in wanted if v != "private"],
-             "public": [v for v in wanted if v == "public"], "nothing": []}[kind]
-    if kind == "signed-in" and "private" in wanted:
-        shown.append("shared")
-        counts = dict(_COUNTS_AND_SHARED.all(params(actor)))
-    else:
-        counts = dict(_COUNTS.all())
-    return sum(counts.get(v, 0) for v in shown)
+    return _TOTAL[audience(actor)].first(params(actor, visibility=visibility)).total
 
 
 _LEVELS = select(Grant.level).where(Grant.dataset_id == bindparam("dataset_id"), _HELD)

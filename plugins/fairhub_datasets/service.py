@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, bindparam, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,18 +53,18 @@ from .schemas import check_dictionary
 
 # Reading
 
-def _page(condition: Any) -> Select:
-    """One page of the datasets ``condition`` lets through, with their approvers.
+def _page(condition: Any, total: Any) -> Select:
+    """One page of the datasets ``condition`` lets through, with their approvers, and in
+    every row the ``total`` of them: one statement, and one snapshot for page and total.
 
     The page's size and start are written into the statement: PostgreSQL plans a statement
     with a bound LIMIT and OFFSET afresh at every execution, which costs more than running it.
     """
     ids = (select(Dataset.id).where(condition, or_(
-        bindparam("visibility", type_=String).is_(None),
-        Dataset.visibility == bindparam("visibility", type_=String)))
+        access.VISIBILITY.is_(None), Dataset.visibility == access.VISIBILITY))
         .order_by(Dataset.id).limit(bindparam("limit", type_=Integer, literal_execute=True))
         .offset(bindparam("offset", type_=Integer, literal_execute=True)).subquery())
-    return (access.with_approvers(select(Dataset.id, Dataset.document)
+    return (access.with_approvers(select(Dataset.id, Dataset.document, total.label("total"))
                                   .join(ids, ids.c.id == Dataset.id), Dataset.id)
             .order_by(Dataset.id, access.APPROVER_ORDER))
 
@@ -76,7 +76,8 @@ def _one(condition: Any) -> Select:
             .order_by(access.APPROVER_ORDER))
 
 
-_PAGE = {kind: DirectSelect(_page(condition)) for kind, condition in access.FILTERS.items()}
+_PAGE = {kind: DirectSelect(_page(condition, access.TOTALS[kind]))
+         for kind, condition in access.FILTERS.items()}
 _READ = {kind: DirectSelect(_one(and_(Dataset.code == bindparam("code"), condition)))
          for kind, condition in access.FILTERS.items()}
 _BY_ID = _one(Dataset.id == bindparam("id"))
@@ -89,7 +90,8 @@ def list_datasets(actor: Actor, args: dict) -> str:
         actor, visibility=visibility, limit=size, offset=(page - 1) * size))
     items = ",".join(answer(row.document, approvers)
                      for row, approvers in access.gather_approvers(rows))
-    total = access.visible_count(actor, visibility)
+    # A page past the end has no rows to carry the total.
+    total = rows[0].total if rows else access.visible_count(actor, visibility)
     return (f'{{"items": [{items}], '
             f'"paging": {{"total": {total:d}, "page": {page:d}, "page_size": {size:d}}}}}')
 

@@ -31,12 +31,14 @@ def make_world(client) -> None:
 
 def assert_sees(client, expected: set[str]) -> None:
     """``client`` lists exactly ``expected`` (datasets and their dictionaries, with matching
-    totals), reads them, and gets 404 for the others."""
+    totals, on a page of them or past the last), reads them, and gets 404 for the others."""
     listing = ok(client.get("/api/datasets", query_string={"page_size": 1}))
     assert listing["paging"]["total"] == len(expected)
     full = ok(client.get("/api/datasets"))
     assert {d["code"] for d in full["items"]} == expected
     assert full["paging"]["total"] == len(expected)
+    past_the_end = ok(client.get("/api/datasets", query_string={"page": 9}))
+    assert past_the_end["items"] == [] and past_the_end["paging"]["total"] == len(expected)
     tables = ok(client.get("/api/dictionaries"))
     assert {t["code"] for t in tables["items"]} == {f"{code}_table" for code in expected}
     assert tables["paging"]["total"] == len(expected)
