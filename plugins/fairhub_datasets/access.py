@@ -108,10 +108,12 @@ def _counted(visibilities: tuple[str, ...]) -> ColumnElement[int]:
             .correlate(None).scalar_subquery())
 
 
+# Counted from the caller's grants, each looking its dataset up: joined instead, SQLite
+# would go through every private dataset to find the few held.
 _SHARED_PRIVATE = case((or_(VISIBILITY.is_(None), VISIBILITY == "private"), (
     select(func.count()).select_from(_HELD_DATASETS)
-    .join(_SHARED, _SHARED.id == _HELD_DATASETS.c.dataset_id)
-    .where(_SHARED.visibility == "private").correlate(None).scalar_subquery())), else_=0)
+    .where(select(_SHARED.visibility).where(_SHARED.id == _HELD_DATASETS.c.dataset_id)
+           .scalar_subquery() == "private").correlate(None).scalar_subquery())), else_=0)
 # How many datasets each kind of caller sees (what :data:`FILTERS` lets through): one
 # column, a statement's own or added to a page's, bound like it (see :func:`params`).
 TOTALS: dict[str, ColumnElement[int]] = {
