@@ -109,7 +109,7 @@ def plan(schema: ma.Schema, unknown: str, partial: bool | None = None,
             if field is None and field_name not in schema.declared_fields:
                 raise ValueError(f'"{field_name}" field does not exist.')
             if field is not None:  # declared but left out (only, exclude): not checked
-                validates.append((field.attribute or field_name, bind(
+                validates.append((field.attribute or field_name, field_name, bind(
                     getattr(schema, attr), data_key=field.data_key or field_name)))
     schema_checks = [(getattr(schema, attr), kwargs.get("pass_original", False))
                      for attr, _, kwargs in hooks[VALIDATES_SCHEMA]]
@@ -146,9 +146,9 @@ def plan(schema: ma.Schema, unknown: str, partial: bool | None = None,
                     out[attr] = value
             if unknown == ma.INCLUDE:
                 out.update((key, value) for key, value in item.items() if key not in known)
-            for attr, validate in validates:
+            for attr, field_name, validate in validates:
                 if attr in out and validate(out[attr]) is missing:
-                    del out[attr]
+                    out.pop(field_name, None)  # marshmallow's own rule
             for check, pass_original in schema_checks:
                 if pass_original:
                     check(out, original, **context)
@@ -192,5 +192,15 @@ def _passes(validator: Callable) -> Callable[[Any], bool]:
     if kind is ma.validate.Regexp:
         return lambda value, match=validator.regex.match: match(value) is not None
     if kind is ma.validate.OneOf:
-        return lambda value, choices=validator.choices: value in choices
+        return _one_of(validator.choices)
     return lambda value: validator(value) is not False
+
+
+def _one_of(choices: Any) -> Callable[[Any], bool]:
+    """Whether a value is one of ``choices``; an unhashable one is not (as ``OneOf`` says)."""
+    def passes(value: Any) -> bool:
+        try:
+            return value in choices
+        except TypeError:
+            return False
+    return passes
