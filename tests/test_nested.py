@@ -66,7 +66,8 @@ class Hooked(FastSchema):
             raise ma.ValidationError("Title repeats the name.")
 
 
-def _outcome(load, data):
+def outcome(load, data):
+    """What ``load(data)`` makes of it: the data loaded, or marshmallow's error messages."""
     try:
         return "loaded", load(data)
     except ma.ValidationError as error:
@@ -78,7 +79,7 @@ def reference(schema: ma.Schema, data):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(FastSchema, "load", ma.Schema.load)
         patch.setattr(NestedList, "_deserialize", ma.fields.Nested._deserialize)
-        return _outcome(schema.load, data)
+        return outcome(schema.load, data)
 
 
 VALUES = st.one_of(
@@ -114,7 +115,7 @@ HOOKED = st.fixed_dictionaries(
 def test_a_plan_accepts_only_what_the_schema_accepts_and_loads_it_the_same(schema, item):
     fast = plan(schema, schema.unknown)(item)
     if fast is not None:
-        assert ("loaded", fast) == _outcome(ma.Schema.load.__get__(schema), item)
+        assert ("loaded", fast) == outcome(ma.Schema.load.__get__(schema), item)
 
 
 @settings(max_examples=400, deadline=None)
@@ -124,7 +125,7 @@ def test_a_plan_accepts_only_what_the_schema_accepts_and_loads_it_the_same(schem
 @example(item={"name": "alpha", "kind": []}, many=False)
 def test_a_fast_schema_loads_and_fails_exactly_as_marshmallow(item, many):
     data = [item, item] if many else item
-    assert _outcome(lambda d: Hooked(many=many).load(d), data) == reference(Hooked(many=many),
+    assert outcome(lambda d: Hooked(many=many).load(d), data) == reference(Hooked(many=many),
                                                                           data)
 
 
@@ -176,7 +177,7 @@ GOOD = {"name": "id", "type": "integer"}
     [{"name": "id"}], "id", None, {"name": "id"}, [GOOD, {"name": "id", "type": "uuid"}],
 ])
 def test_lists_load_and_fail_exactly_as_through_the_schema(value):
-    assert _outcome(Fast().load, {"fields": value}) == _outcome(Plain().load, {"fields": value})
+    assert outcome(Fast().load, {"fields": value}) == outcome(Plain().load, {"fields": value})
 
 
 def test_schemas_a_plan_cannot_follow_are_refused():

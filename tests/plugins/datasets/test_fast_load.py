@@ -18,8 +18,8 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairhub import FastSchema, NestedList
 from plugins.datasets.test_validation import BASE
+from test_nested import outcome, reference
 
 EXAMPLES = Path(__file__).parent / "examples"
 RECORDS = [BASE, *(json.loads((EXAMPLES / name).read_text())
@@ -71,26 +71,12 @@ def broken(draw):
     return record
 
 
-def _outcome(schema: ma.Schema, data):
-    try:
-        return "loaded", schema.load(data)
-    except ma.ValidationError as error:
-        return "errors", error.messages
-
-
 @pytest.fixture(scope="module")
 def context():
     app = Flask(__name__)
     app.config.update({setting.name: setting.default for setting in SETTINGS})
     with app.app_context():
         yield
-
-
-def _reference(schema: ma.Schema, data):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(FastSchema, "load", ma.Schema.load)
-        patch.setattr(NestedList, "_deserialize", ma.fields.Nested._deserialize)
-        return _outcome(schema, data)
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: type(schema).__name__)
@@ -100,11 +86,11 @@ def test_plans_load_and_fail_exactly_as_marshmallow(context, schema, record):
     if isinstance(schema, DictionaryCreateSchema):
         tables = record.get("dictionaries")
         record = tables[0] if isinstance(tables, list) and tables else tables
-    assert _outcome(schema, copy.deepcopy(record)) == _reference(schema, copy.deepcopy(record))
+    assert outcome(schema.load, copy.deepcopy(record)) == reference(schema, copy.deepcopy(record))
 
 
 def test_the_examples_take_the_plans(context, monkeypatch):
-    expected = [_reference(DatasetCreateSchema(), RECORDS[i]) for i in (0, 1)]
+    expected = [reference(DatasetCreateSchema(), RECORDS[i]) for i in (0, 1)]
     assert [outcome for outcome, _ in expected] == ["loaded", "loaded"]
     monkeypatch.setattr(ma.Schema, "_do_load", None)  # marshmallow's load would now fail
-    assert [_outcome(DatasetCreateSchema(), RECORDS[i]) for i in (0, 1)] == expected
+    assert [outcome(DatasetCreateSchema().load, RECORDS[i]) for i in (0, 1)] == expected
