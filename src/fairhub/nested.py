@@ -38,12 +38,9 @@ class FastSchema(ma.Schema):
     def load(self, data: Any, *, many: bool | None = None, partial: Any = None,
              unknown: str | None = None) -> Any:
         many = self.many if many is None else bool(many)
-        given = self.partial if partial is None else partial
-        if given is None or given is False:
-            load = _plan_of(self, self.unknown if unknown is None else unknown, given, many)
-            loaded = _load_all(load, data) if many else load(data)
-            if loaded is not None:
-                return loaded
+        loaded = _planned(self, data, self.unknown if unknown is None else unknown, partial, many)
+        if loaded is not None:
+            return loaded
         return super().load(data, many=many, partial=partial, unknown=unknown)
 
 
@@ -56,13 +53,21 @@ class NestedList(ma.fields.Nested):
 
     def _deserialize(self, value, attr, data, partial=None, **kwargs):
         schema = self.schema
-        given = schema.partial if partial is None else partial
-        if given is None or given is False:
-            load = _plan_of(schema, self.unknown or schema.unknown, given, True)
-            loaded = _load_all(load, value)
-            if loaded is not None:
-                return loaded
+        loaded = _planned(schema, value, self.unknown or schema.unknown, partial, True)
+        if loaded is not None:
+            return loaded
         return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
+def _planned(schema: ma.Schema, data: Any, unknown: str, partial: Any, many: bool) -> Any:
+    """What ``schema`` loads ``data`` as through its plan, or None where marshmallow must
+    (a partial load, or data not plainly valid). ``partial`` as given to the load: None
+    leaves the schema's own."""
+    given = schema.partial if partial is None else partial
+    if given is not None and given is not False:
+        return None
+    load = _plan_of(schema, unknown, given, many)
+    return _load_all(load, data) if many else load(data)
 
 
 def _load_all(load: Plan, items: Any) -> list | None:
