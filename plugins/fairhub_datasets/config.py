@@ -7,6 +7,9 @@ SETTINGS = [
     Setting("DATASETS_MAX_DICTIONARIES", 200, "Most dictionaries (tables) one dataset may have."),
     Setting("DATASETS_MAX_FIELDS", 2000, "Most fields one dictionary may have."),
     Setting("DATASETS_MAX_LOOKUP_OPTIONS", 10000, "Most options one lookup may have."),
+    Setting("DATASETS_DOCUMENT_CACHE_MB", 16,
+            "Megabytes of stored dataset documents each worker keeps, by version, for the "
+            "datasets it serves again; 0 keeps none."),
     Setting("DATASETS_IMPORT_BATCH", 500,
             "Records `fairhub datasets import` commits per transaction."),
     Setting("DATASETS_IMPORT_WRITERS", 2,

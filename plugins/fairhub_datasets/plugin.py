@@ -28,9 +28,10 @@ def fairhub_config_defaults():
 
 @hookimpl
 def fairhub_init_app(app):
-    from . import hookspecs, models  # noqa: F401  (models binds the tables)
+    from . import cache, hookspecs, models  # noqa: F401  (models binds the tables)
 
     app.extensions["fairhub"].pm.add_hookspecs(hookspecs)
+    cache.install(app)
 
 
 @hookimpl

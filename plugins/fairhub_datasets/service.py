@@ -33,11 +33,12 @@ from fairhub import (
     flush_unique,
     in_values,
     insert_many,
+    read_connection,
     reserve_ids,
     utcnow,
 )
 
-from . import access
+from . import access, cache
 from .documents import (
     Encoded,
     NewDataset,
@@ -54,8 +55,9 @@ from .schemas import check_dictionary
 # Reading
 
 def _page(condition: Any, total: Any) -> Select:
-    """One page of the datasets ``condition`` lets through, with their approvers, and in
-    every row the ``total`` of them: one statement, and one snapshot for page and total.
+    """One page of the datasets ``condition`` lets through (ids and versions: the documents
+    come from :func:`_documents`), with their approvers, and in every row the ``total`` of
+    them: one statement, and one snapshot for page and total.
 
     The page's size and start are written into the statement: PostgreSQL plans a statement
     with a bound LIMIT and OFFSET afresh at every execution, which costs more than running it.
@@ -64,14 +66,14 @@ def _page(condition: Any, total: Any) -> Select:
         access.VISIBILITY.is_(None), Dataset.visibility == access.VISIBILITY))
         .order_by(Dataset.id).limit(bindparam("limit", type_=Integer, literal_execute=True))
         .offset(bindparam("offset", type_=Integer, literal_execute=True)).subquery())
-    return (access.with_approvers(select(Dataset.id, Dataset.document, total.label("total"))
+    return (access.with_approvers(select(Dataset.id, Dataset.version, total.label("total"))
                                   .join(ids, ids.c.id == Dataset.id), Dataset.id)
             .order_by(Dataset.id, access.APPROVER_ORDER))
 
 
-def _one(condition: Any) -> Select:
-    """The dataset ``condition`` names, with its approvers."""
-    return (access.with_approvers(select(Dataset.id, Dataset.version, Dataset.document)
+def _one(condition: Any, *columns: Any) -> Select:
+    """The dataset ``condition`` names (its id, version and ``columns``), with its approvers."""
+    return (access.with_approvers(select(Dataset.id, Dataset.version, *columns)
                                   .where(condition), Dataset.id)
             .order_by(access.APPROVER_ORDER))
 
@@ -80,16 +82,19 @@ _PAGE = {kind: DirectSelect(_page(condition, access.TOTALS[kind]))
          for kind, condition in access.FILTERS.items()}
 _READ = {kind: DirectSelect(_one(and_(Dataset.code == bindparam("code"), condition)))
          for kind, condition in access.FILTERS.items()}
-_BY_ID = _one(Dataset.id == bindparam("id"))
+_BY_ID = _one(Dataset.id == bindparam("id"), Dataset.document)
 
 
 def list_datasets(actor: Actor, args: dict) -> str:
     """One page of the datasets ``actor`` may see, with their approvers, as JSON text."""
     page, size, visibility = args["page"], args["page_size"], args.get("visibility")
-    rows = _PAGE[access.audience(actor)].all(access.params(
+    kind = access.audience(actor)
+    rows = _PAGE[kind].all(access.params(
         actor, visibility=visibility, limit=size, offset=(page - 1) * size))
-    items = ",".join(answer(row.document, approvers)
-                     for row, approvers in access.gather_approvers(rows))
+    gathered = access.gather_approvers(rows)
+    documents = _documents(actor, kind, [row for row, _ in gathered])
+    items = ",".join(answer(documents[row.id][1], approvers)
+                     for row, approvers in gathered if row.id in documents)
     # A page past the end has no rows to carry the total.
     total = rows[0].total if rows else access.visible_count(actor, visibility)
     return (f'{{"items": [{items}], '
@@ -98,18 +103,48 @@ def list_datasets(actor: Actor, args: dict) -> str:
 
 def read_dataset(actor: Actor, code: str) -> tuple[str, str]:
     """The GET answer for dataset ``code`` as JSON text, and its ETag (404 if unseen)."""
-    rows = _READ[access.audience(actor)].all(access.params(actor, code=code))
-    if not rows:
-        raise NotFound(f"Dataset {code!r} does not exist.")
-    return _answer(rows)
+    kind = access.audience(actor)
+    rows = _READ[kind].all(access.params(actor, code=code))
+    if rows:
+        ((row, approvers),) = access.gather_approvers(rows)
+        found = _documents(actor, kind, [row]).get(row.id)
+        if found is not None:  # else deleted or hidden from the caller a moment ago
+            version, text = found
+            return answer(text, approvers), _tag(row.id, version)
+    raise NotFound(f"Dataset {code!r} does not exist.")
+
+
+def _documents(actor: Actor, kind: str, rows: list) -> dict[int, tuple[int, str]]:
+    """The versions and stored documents of ``rows`` (ids and versions ``actor`` may see, as
+    the :data:`access.FILTERS` of ``kind`` let through), by id.
+
+    The worker's cache (:mod:`.cache`) gives those it keeps at the rows' versions. The rest
+    are read in one statement, through the same filter: a dataset changed since the rows were
+    read comes at its new version, and one deleted or hidden from ``actor`` meanwhile not at
+    all.
+    """
+    kept = cache.documents()
+    found: dict[int, tuple[int, str]] = {}
+    missing = []
+    for row in rows:
+        text = kept.get(row.id, row.version)
+        if text is None:
+            missing.append(row.id)
+        else:
+            found[row.id] = (row.version, text)
+    if missing:
+        connection = read_connection()
+        statement = select(Dataset.id, Dataset.version, Dataset.document).where(
+            in_values(connection, Dataset.id, missing), access.FILTERS[kind])
+        for row in connection.execute(statement, access.params(actor)):
+            kept.put(row.id, row.version, row.document)
+            found[row.id] = (row.version, row.document)
+    return found
 
 
 def answer_by_id(dataset_id: int) -> tuple[str, str]:
     """:func:`read_dataset`'s answer for a dataset just written (read in the session)."""
-    return _answer(db.session.connection().execute(_BY_ID, {"id": dataset_id}).all())
-
-
-def _answer(rows: list) -> tuple[str, str]:
+    rows = db.session.connection().execute(_BY_ID, {"id": dataset_id}).all()
     ((row, approvers),) = access.gather_approvers(rows)
     return answer(row.document, approvers), _tag(row.id, row.version)
 
