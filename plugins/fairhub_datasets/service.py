@@ -62,13 +62,13 @@ def _page(condition: Any, total: Any) -> Select:
     The page's size and start are written into the statement: PostgreSQL plans a statement
     with a bound LIMIT and OFFSET afresh at every execution, which costs more than running it.
     """
-    ids = (select(Dataset.id).where(condition, or_(
+    page = (select(Dataset.id, Dataset.version).where(condition, or_(
         access.VISIBILITY.is_(None), Dataset.visibility == access.VISIBILITY))
         .order_by(Dataset.id).limit(bindparam("limit", type_=Integer, literal_execute=True))
-        .offset(bindparam("offset", type_=Integer, literal_execute=True)).subquery())
-    return (access.with_approvers(select(Dataset.id, Dataset.version, total.label("total"))
-                                  .join(ids, ids.c.id == Dataset.id), Dataset.id)
-            .order_by(Dataset.id, access.APPROVER_ORDER))
+        .offset(bindparam("offset", type_=Integer, literal_execute=True)).subquery("page"))
+    return (access.with_approvers(select(page.c.id, page.c.version, total.label("total")),
+                                  page.c.id)
+            .order_by(page.c.id, access.APPROVER_ORDER))
 
 
 def _one(condition: Any, *columns: Any) -> Select:
