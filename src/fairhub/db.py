@@ -104,14 +104,19 @@ def _mark_idle(_dbapi_connection, record) -> None:
     record.info[_IDLE_SINCE] = time.monotonic()
 
 
+def _ping_due(idle_since: float | None) -> bool:
+    """Whether a connection idle since ``idle_since`` (monotonic; None: never given back)
+    must be pinged before it is lent."""
+    return idle_since is not None and time.monotonic() - idle_since >= PING_AFTER_IDLE_SECONDS
+
+
 def _pinger(dialect) -> Callable:
     def ping_if_idle(dbapi_connection, record, _proxy) -> None:
         """Check that a connection which sat in the pool is still alive, else have the pool
         replace it. A connection given back moments ago is lent without the round trip that
         ``pool_pre_ping`` costs on every checkout; should the server drop it meanwhile, its
         request fails and the pool replaces every connection older than the failure."""
-        idle_since = record.info.get(_IDLE_SINCE)
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        if not _ping_due(record.info.get(_IDLE_SINCE)):
             return
         try:
             dialect.do_ping(dbapi_connection)
@@ -145,7 +150,7 @@ class _Readers:
                 connection, idle_since = self._free.pop()
             except IndexError:
                 return self.engine.connect()
-            if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            if not _ping_due(idle_since):
                 return connection
             try:
                 connection.dialect.do_ping(connection.connection.dbapi_connection)
