@@ -13,6 +13,7 @@ after the database is restored from a backup, restart the workers (versions coul
 """
 from __future__ import annotations
 
+import math
 import threading
 
 from flask import Flask, current_app
@@ -65,7 +66,8 @@ class DocumentCache:
 def install(app: Flask) -> None:
     """Give ``app`` its cache, of ``DATASETS_DOCUMENT_CACHE_MB`` megabytes (of characters)."""
     setting = app.config["DATASETS_DOCUMENT_CACHE_MB"]
-    if isinstance(setting, bool) or not isinstance(setting, (int, float)) or setting < 0:
+    if (isinstance(setting, bool) or not isinstance(setting, (int, float))
+            or not math.isfinite(setting) or setting < 0):
         raise ValueError(f"DATASETS_DOCUMENT_CACHE_MB must be a number of at least 0, "
                          f"not {setting!r}.")
     app.extensions[_EXTENSION] = DocumentCache(int(setting * 1_000_000))

@@ -17,8 +17,8 @@ def cache_of(app):
         return cache.documents()
 
 
-def stored(app, code: str) -> tuple[int, int]:
-    """The id and version of dataset ``code`` in the database."""
+def stored(app, code: str):
+    """The id and version of dataset ``code`` in the database (a row with both)."""
     from fairhub import db
     from fairhub_datasets.models import Dataset
     from sqlalchemy import select
@@ -67,7 +67,7 @@ def test_a_cache_of_nothing_keeps_nothing():
     assert kept.get(1, 1) is None and len(kept) == 0
 
 
-@pytest.mark.parametrize("setting", [-1, "16", None, True])
+@pytest.mark.parametrize("setting", [-1, "16", None, True, float("inf"), float("nan")])
 def test_a_bad_cache_setting_stops_the_app_with_a_clear_error(make_app, setting):
     with pytest.raises(ValueError, match="DATASETS_DOCUMENT_CACHE_MB must be a number"):
         make_app({"DATASETS_DOCUMENT_CACHE_MB": setting})
@@ -111,7 +111,8 @@ def test_a_change_is_served_at_once_by_every_worker(make_app):
     patch(manager, "ds_1", catalogue={"title": "After"})
     assert get(reader, "ds_1")["catalogue"]["title"] == "After"
     assert ok(reader.get("/api/datasets"))["items"][0]["catalogue"]["title"] == "After"
-    # A new dictionary, through the dictionary's own route, changes the document too.
+    # A new dictionary changes the document, and so does a change through the dictionary's
+    # own route.
     patch(manager, "ds_1", dictionaries=[{"code": "t_one", "name": "One", "fields": []}])
     assert [d["code"] for d in get(reader, "ds_1")["dictionaries"]] == ["t_one"]
     ok(manager.patch("/api/dictionaries/t_one", json={"name": "Renamed"}))
@@ -145,16 +146,13 @@ def test_a_dataset_made_again_under_its_code_is_never_served_as_the_old_one(make
 def test_documents_missing_from_the_cache_are_read_through_the_callers_filter(app):
     """Between a page's statement and the reading of documents it lacks, a dataset may change,
     be deleted or be hidden from the caller: it then comes at its new version, or not at all."""
-    from types import SimpleNamespace
-
     from fairhub import current_actor
     from fairhub_datasets import access, service
 
     manager = signed_in(app, "data-manager")
     for code in ("kept", "changed", "hidden", "deleted"):
         create(manager, code=code, catalogue=catalogue(code.title()), visibility="internal")
-    rows = {code: SimpleNamespace(id=stored(app, code)[0], version=stored(app, code)[1])
-            for code in ("kept", "changed", "hidden", "deleted")}
+    rows = {code: stored(app, code) for code in ("kept", "changed", "hidden", "deleted")}
     patch(manager, "changed", name="Changed since")
     patch(manager, "hidden", visibility="private")
     assert manager.delete("/api/datasets/deleted").status_code == 204
