@@ -41,6 +41,36 @@ def test_malformed_json_is_400(client):
     response = client.post("/api/notes", data="{not json", content_type="application/json")
     error = assert_error(response, 400, "bad_request")
     assert error["message"] == "The request body is not valid JSON."
+    assert error["details"] == {"json": ["Expecting property name enclosed in double quotes: "
+                                         "line 1 column 2 (char 1)"]}
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("NaN", "NaN is not a JSON value"), ("Infinity", "Infinity is not a JSON value"),
+    ("-Infinity", "-Infinity is not a JSON value"), ("1e999", "The number 1e999 is too large"),
+    ("-2.5e400", "The number -2.5e400 is too large"),
+    ("7" * 5000, "An integer of 5000 digits is too long"),
+], ids=["nan", "infinity", "-infinity", "1e999", "-2.5e400", "5000-digits"])
+def test_json_beyond_the_standard_is_400(client, value, reason):
+    """Python's parser reads these; written back they are not JSON (or cannot be read)."""
+    response = client.post("/api/notes", data=f'{{"code": "a", "text": "t", "n": {value}}}',
+                           content_type="application/json")
+    error = assert_error(response, 400, "bad_request")
+    assert error["message"] == "The request body is not valid JSON."
+    assert error["details"] == {"json": [reason]}
+
+
+def test_large_and_escaped_json_values_within_the_standard_are_read(client):
+    for code, text in (("escaped", '"caf\\u00e9 \\u2603"'), ("plain", '"café ☃"')):
+        body = f'{{"code": "{code}", "text": {text}}}'.encode()
+        response = client.post("/api/notes", data=body, content_type="application/json")
+        assert response.status_code == 201, response.get_data(as_text=True)
+        assert response.get_json()["text"] == "caf\u00e9 \u2603"
+    # Standard numbers at the edges are read (unknown keys are refused after parsing).
+    body = '{"code": "n", "text": "t", "n": [1e308, %s]}' % ("7" * 4300)
+    error = assert_error(client.post("/api/notes", data=body, content_type="application/json"),
+                         422)
+    assert list(error["details"]["json"]) == ["n"]
 
 
 def test_deeply_nested_json_is_400(client):

@@ -28,7 +28,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fairhub import Actor, ApiError, call_each, db
+from fairhub import Actor, ApiError, call_each, db, parse_json, unstorable
 
 from . import service
 from .access import ADMINISTER
@@ -101,7 +101,7 @@ def _read_lines(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _parse(text: str) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except (json.JSONDecodeError, RecursionError) as error:
         return RecordError(f"Not valid JSON: {error}.")
 
@@ -142,12 +142,16 @@ def check(item: tuple[str, Any], whole: bool = True) -> Checked:
     """
     where, record = item
     try:
-        if isinstance(record, JsonText):
-            record = _parse(record)
+        text = record if isinstance(record, JsonText) else None
+        if text is not None:
+            record = _parse(text)
         if isinstance(record, RecordError):
             raise record
         if not isinstance(record, dict):
             raise RecordError("A dataset is a JSON object.")
+        problem = unstorable(record, text)
+        if problem:
+            raise RecordError(f"Contains {problem}.")
         record = writable(record)
         data = _SCHEMA.load(record)
         encoded = encode(data, _prepare)

@@ -48,6 +48,7 @@ from fairhub.errors import (  # noqa: E402
 from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, User  # noqa: E402
+from fairhub.inputs import parse_json, unstorable  # noqa: E402
 from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
@@ -55,10 +56,10 @@ from fairhub.plugins import call_each  # noqa: E402
 __all__ = [
     "Actor", "ANONYMOUS", "ApiError", "at_commit", "BadRequest", "Blueprint", "call_each",
     "Conflict", "create_app", "current_actor", "db", "DirectSelect", "emit", "Event",
-    "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec", "id_field",
-    "in_values", "insert_many", "json_response", "JsonBoolean", "list_schema", "NestedList",
-    "NotFound", "page_of", "PageArgsSchema", "paginate", "PagingSchema", "Permission",
-    "PreconditionFailed", "read_connection", "reserve_ids", "Setting", "Timestamp",
-    "timestamp", "TooManyRequests", "Unauthorized", "User", "UTCDateTime", "utcnow",
-    "ValidationError",
+    "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec",
+    "id_field", "in_values", "insert_many", "json_response", "JsonBoolean", "list_schema",
+    "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate", "PagingSchema",
+    "parse_json", "Permission", "PreconditionFailed", "read_connection", "reserve_ids",
+    "Setting", "Timestamp", "timestamp", "TooManyRequests", "Unauthorized", "unstorable",
+    "User", "UTCDateTime", "utcnow", "ValidationError",
 ]

@@ -10,12 +10,13 @@ import flask_smorest
 import marshmallow as ma
 from flask import Response, current_app
 from sqlalchemy import Select, func, select
-from webargs.flaskparser import FlaskParser, abort
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.routing import IntegerConverter
 
 from fairhub.db import db
 from fairhub.errors import handle_http_exception
-from fairhub.inputs import unstorable
+from fairhub.inputs import parse_json, unstorable
 
 SECURITY_SCHEME = "bearerAuth"
 # Attribute on a view function naming the permissions it requires (None: a public route).
@@ -58,16 +59,23 @@ class JsonParser(FlaskParser):
         return super().load_json(req, schema)
 
     def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
+        body = req.get_data(cache=True)
         try:
-            data = super()._raw_load_json(req)
+            data = parse_json(body)  # standard JSON only: no NaN
         except RecursionError:
             abort(400, message="The request body is nested too deeply.",
                   messages={"json": ["Nested too deeply."]})
-        problem = unstorable(data)
+        problem = unstorable(data, body)
         if problem:
             abort(400, message=f"The request body contains {problem}.",
                   messages={"json": [f"Contains {problem}."]})
         return data
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        reason = str(error) if isinstance(error, json.JSONDecodeError) else "Not UTF-8."
+        abort(400, exc=error, messages={"json": [reason]})
 
 
 class Blueprint(flask_smorest.Blueprint):

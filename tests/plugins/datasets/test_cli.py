@@ -40,7 +40,11 @@ def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path, 
     lines = [json.dumps(minimal("first")), "{not json", json.dumps([1]),
              json.dumps(minimal("bad code!")), json.dumps(minimal("second")), "",
              json.dumps(minimal("latin"), ensure_ascii=False).replace("latin", "Latin-\xe9"),
-             json.dumps(minimal("line_separator", name="a\u2028b"), ensure_ascii=False)]
+             json.dumps(minimal("line_separator", name="a\u2028b"), ensure_ascii=False),
+             json.dumps(minimal("nul", name="a\x00b")),
+             json.dumps(minimal("surrogate", name="\ud800")),
+             json.dumps(minimal("nan", extra=float("nan"))),
+             json.dumps(minimal("escaped", name="caf\xe9"))]
     path = tmp_path / "many.jsonl"
     path.write_bytes("\n".join(lines).encode("utf-8").replace(
         "Latin-\xe9".encode("utf-8"), "Latin-\xe9".encode("latin-1")))
@@ -50,11 +54,26 @@ def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path, 
     assert f"{path}:3: A dataset is a JSON object." in result.stderr
     assert f"{path}:4: code: Use only letters, digits and underscores." in result.stderr
     assert f"{path}:7: Not UTF-8" in result.stderr  # that line only: the rest goes in
-    assert "3 created, 0 updated, 4 failed." in result.stderr
+    # What no database stores, or is not JSON written back, fails its record only.
+    assert f"{path}:9: Contains a NUL character." in result.stderr
+    assert f"{path}:10: Contains text that cannot be encoded as UTF-8." in result.stderr
+    assert f"{path}:11: Not valid JSON: NaN is not a JSON value." in result.stderr
+    assert "4 created, 0 updated, 7 failed." in result.stderr
     steward = signed_in(api, "data-steward")
     listed = steward.get("/api/datasets").json
-    assert [d["code"] for d in listed["items"]] == ["first", "second", "line_separator"]
+    assert [d["code"] for d in listed["items"]] == ["first", "second", "line_separator",
+                                                    "escaped"]
     assert steward.get("/api/datasets/line_separator").json["name"] == "a\u2028b"
+    assert steward.get("/api/datasets/escaped").json["name"] == "caf\xe9"
+
+
+def test_a_json_file_record_no_database_stores_fails_alone(fairhub_cli, api, tmp_path):
+    path = write_json(tmp_path / "list.json", [minimal("first"), minimal("nul", name="\x00"),
+                                                minimal("second")])
+    result = fairhub_cli("datasets", "import", path)
+    assert result.exit_code == 1
+    assert f"{path}[1]: Contains a NUL character." in result.stderr
+    assert "2 created, 0 updated, 1 failed." in result.stderr
 
 
 def test_import_a_folder_with_an_owner_and_update(fairhub_cli, api, make_user, tmp_path):

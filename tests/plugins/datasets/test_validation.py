@@ -333,6 +333,19 @@ def test_lone_surrogates_and_nul_are_400(manager, bad, where):
     assert ok(manager.get("/api/datasets"))["paging"]["total"] == (1 if where == "patch" else 0)
 
 
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "1e999"])
+def test_numbers_beyond_json_are_400_and_nothing_is_stored(manager, value):
+    """Python reads them; PostgreSQL refuses them as JSON, SQLite would answer them back."""
+    create(manager, code="target")
+    body = '{"code": "bad", "catalogue": {"title": "t", "description": "d", "x": %s}}'
+    assert_error(post_raw(manager, body % value), 400, "bad_request")
+    assert_error(manager.patch("/api/datasets/target", data='{"catalogue": {"x": %s}}' % value,
+                               content_type="application/json"), 400, "bad_request")
+    assert [item["catalogue"] for item in ok(manager.get("/api/datasets"))["items"]] == \
+        [get(manager, "target")["catalogue"]]
+    assert "x" not in get(manager, "target")["catalogue"]
+
+
 @pytest.mark.parametrize("payload, where", [
     ({"catalogue": {"title": "   ", "description": "x"}}, ["catalogue", "title"]),
     ({"name": " \t", "catalogue": {"title": "T", "description": "x"}}, ["name"]),
