@@ -218,14 +218,19 @@ def value_ids(connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, s
 
 
 def _add_words(connection, words: set[str]) -> None:
-    """Add the words the vocabulary lacks, with their letter pairs."""
+    """Add the words the vocabulary lacks, with their letter pairs.
+
+    The pairs of the words this transaction added go in as plain rows (a COPY on
+    PostgreSQL), without looking for them first: a word's pairs are written with it and
+    deleted only with it (``search reindex``), and a word another transaction is adding at
+    the same time is not returned here (the insert waits for that transaction, then skips
+    the word), so none of them can be there yet."""
     if not words:
         return
     new = insert_many(connection, SearchWord.__table__, ("word",),
                       [(word,) for word in sorted(words)], skip_existing=True, returning="word")
     insert_many(connection, SearchGram.__table__, ("gram", "word"),
-                [(gram, word) for word in sorted(new) for gram in sorted(grams(word))],
-                skip_existing=True)
+                [(gram, word) for word in sorted(new) for gram in sorted(grams(word))])
 
 
 def _insert_new(connection, model, rows: list[dict]) -> None:
