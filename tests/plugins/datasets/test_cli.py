@@ -67,6 +67,28 @@ def test_import_reports_each_bad_record_and_goes_on(fairhub_cli, api, tmp_path, 
     assert steward.get("/api/datasets/escaped").json["name"] == "caf\xe9"
 
 
+@pytest.mark.parametrize("jobs", ["0", "2"], ids=["in-process", "two-workers"])
+def test_records_of_a_long_json_lines_file_keep_their_line_numbers(fairhub_cli, api, tmp_path,
+                                                                   jobs):
+    """Records go to the workers importer.CHUNK at a time: what is reported of each names
+    its own line, blank lines counted, to a last line without a newline."""
+    lines = [json.dumps(minimal(f"d{number}")) for number in range(1, 251)]
+    lines[100] = ""  # line 101
+    lines[149] = "{not json"
+    lines[249] = json.dumps(minimal("bad code!"))
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = fairhub_cli("datasets", "import", str(path), "--jobs", jobs)
+    assert result.exit_code == 1
+    failed = [line for line in result.stderr.splitlines() if line.startswith(str(path))]
+    assert failed == [f"{path}:150: Not valid JSON: Expecting property name enclosed in "
+                      "double quotes: line 1 column 2 (char 1).",
+                      f"{path}:250: code: Use only letters, digits and underscores."]
+    assert "247 created, 0 updated, 2 failed." in result.stderr
+    listed = signed_in(api, "data-steward").get("/api/datasets?page_size=1000").json
+    assert [d["code"] for d in listed["items"]][98:101] == ["d99", "d100", "d102"]
+
+
 def test_a_json_file_record_no_database_stores_fails_alone(fairhub_cli, api, tmp_path):
     path = write_json(tmp_path / "list.json", [minimal("first"), minimal("nul", name="\x00"),
                                                 minimal("second")])

@@ -85,3 +85,12 @@ def test_a_dataset_created_through_the_api_has_nothing_prepared(make_app):
         record("api_made", "Made here")))
     assert response.status_code == 201, response.json
     assert probe.created == [("api_made", None)]
+
+
+def test_the_workers_start_with_the_checker(app):
+    """Before the command opens a connection: forked later, a worker would share it."""
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())
+    with app.app_context(), importer.checker(2):
+        assert len(set(multiprocessing.active_children()) - before) == 2
