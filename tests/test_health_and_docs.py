@@ -7,6 +7,8 @@ from openapi_spec_validator import validate
 
 from fairhub import __version__
 
+from conftest import EVERY_PLUGIN
+
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
@@ -45,6 +47,34 @@ def test_openapi_document_is_valid_and_complete(client):
     for path, method, op in operations:
         assert op.get("summary"), f"{method.upper()} {path} has no summary"
         assert "default" in op["responses"], f"{method.upper()} {path} documents no errors"
+    assert spec["paths"]["/api/notes"]["post"]["responses"]["400"]["content"][
+        "application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "400" not in spec["paths"]["/api/notes"]["get"]["responses"]
+
+
+def test_the_openapi_document_of_every_plugin_is_valid(make_app):
+    """Their patterns included: what Python reads as "\\Z" is a literal Z to the
+    document's readers. Every route reading a JSON body documents its parser's 400."""
+    spec = make_app(plugins=EVERY_PLUGIN).test_client().get("/api/openapi.json").get_json()
+    validate(spec)
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in METHODS and "application/json" in op.get("requestBody", {}).get(
+                    "content", {}):
+                assert "400" in op["responses"], f"{method.upper()} {path}"
+    patterns = [schema["pattern"] for schema in _schemas(spec) if "pattern" in schema]
+    assert patterns and not [pattern for pattern in patterns if "\\Z" in pattern]
+
+
+def _schemas(value):
+    """Every dict inside ``value``: the JSON schemas among them."""
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _schemas(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _schemas(item)
 
 
 def test_interactive_docs_load_their_assets_from_the_server(client):

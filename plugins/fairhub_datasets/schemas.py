@@ -14,11 +14,14 @@ from fairhub import FastSchema, JsonBoolean, NestedList, PageArgsSchema, Timesta
 
 from .models import CODE_LENGTH, LEVELS, VISIBILITIES
 
-DATASET_CODE = r"[A-Za-z0-9_]+\Z"
-DICTIONARY_CODE = r"[A-Za-z_][A-Za-z0-9_]*\Z"
+# Patterns read alike by Python and by the OpenAPI document's readers (ECMA-262): anchored
+# at both ends, and "$(?!\n)" because Python's "$" also matches before a final newline
+# (Python's "\Z" would mean a literal "Z" to them).
+DATASET_CODE = r"^[A-Za-z0-9_]+$(?!\n)"
+DICTIONARY_CODE = r"^[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
 # Field names become table columns: identifiers within PostgreSQL's 63-byte limit.
-FIELD_NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"
-URI = r"[A-Za-z][A-Za-z0-9+.\-]*:\S+\Z"
+FIELD_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
+URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$(?!\n)"
 FIELD_TYPES = ("boolean", "date", "datetime", "decimal", "integer", "text", "time")
 # Workflows a dataset's access requests can follow.
 WORKFLOWS = ("basic_access_request",)

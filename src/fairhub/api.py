@@ -42,6 +42,11 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorDetailSchema, required=True)
 
 
+BAD_BODY = ("The body is not standard JSON (malformed, NaN or Infinity, a number out of "
+            "range), is nested too deeply, or holds text no database stores (a NUL, a lone "
+            "surrogate).")
+
+
 class JsonParser(FlaskParser):
     """Parses requests strictly: unknown query parameters are errors, not typos ignored;
     a JSON route needs a JSON body, sanely nested."""
@@ -105,10 +110,15 @@ class Blueprint(flask_smorest.Blueprint):
 
     def arguments(self, schema, *args, **kwargs):
         """flask-smorest's ``arguments``; a schema class is made into its instance once here,
-        where the parser would make a new one for every request."""
+        where the parser would make a new one for every request. A JSON body's route also
+        documents the 400 its parser answers (see :class:`JsonParser`)."""
         if isinstance(schema, type):
             schema = schema()
-        return super().arguments(schema, *args, **kwargs)
+        parse = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+        refuse = self.alt_response(400, schema=ErrorSchema, description=BAD_BODY)
+        return lambda func: refuse(parse(func))
 
     @staticmethod
     def public(func):
