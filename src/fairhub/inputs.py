@@ -67,7 +67,7 @@ def _no_constant(name: str) -> Any:
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
-        raise ValueError(f"the number {text[:20]}{'...' if len(text) > 20 else ''} is too "
+        raise ValueError(f"The number {text[:20]}{'...' if len(text) > 20 else ''} is too "
                          "large")
     return number
 
@@ -76,7 +76,7 @@ def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:  # longer than Python converts (4,300 digits by default)
-        raise ValueError(f"an integer of {len(text)} digits is too long") from None
+        raise ValueError(f"An integer of {len(text)} digits is too long") from None
 
 
 def parse_json(text: str | bytes) -> Any:
@@ -93,7 +93,7 @@ def parse_json(text: str | bytes) -> Any:
     except json.JSONDecodeError:
         raise
     except ValueError as error:
-        raise NotStandardJson(f"{str(error)[:1].upper()}{str(error)[1:]}", text) from None
+        raise NotStandardJson(str(error), text) from None
 
 
 def _plain(text: str) -> bool:
