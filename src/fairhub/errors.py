@@ -62,7 +62,19 @@ class ServiceUnavailable(ApiError):
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict:
     """Build the error payload: ``{"error": {status, code, message, details}}``."""
-    return {"error": {"status": status, "code": code, "message": message, "details": details}}
+    return {"error": {"status": status, "code": code, "message": message,
+                      "details": _text_keys(details)}}
+
+
+def _text_keys(value: Any) -> Any:
+    """``value`` with every dict key as text, as JSON writes it. marshmallow keys a list's
+    errors by index beside a schema's ``_schema``, and keys of both kinds in one dict cannot
+    be sorted, which the JSON encoder does."""
+    if isinstance(value, dict):
+        return {str(key): _text_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(item) for item in value]
+    return value
 
 
 def error_response(status: int, code: str, message: str, details: Any = None, headers=None):

@@ -333,6 +333,16 @@ def test_lone_surrogates_and_nul_are_400(manager, bad, where):
     assert ok(manager.get("/api/datasets"))["paging"]["total"] == (1 if where == "patch" else 0)
 
 
+def test_errors_of_list_items_and_of_the_whole_list_are_answered_together(manager):
+    """marshmallow keys a list's item errors by index beside the list's own ``_schema``:
+    JSON keys are text, and the two kinds once failed to sort (a 500)."""
+    body = payload({"dictionaries": [{"code": "a"}, {"code": "a"}, {"lookups": {"": None}}]})
+    details = assert_invalid(manager.post("/api/datasets", json=body),
+                             "dictionaries.2.lookups")["details"]["json"]["dictionaries"]
+    assert set(details) == {"2", "_schema"}
+    assert details["_schema"] == ["Dictionary codes must be distinct."]
+
+
 @pytest.mark.parametrize("value", ["NaN", "-Infinity", "1e999"])
 def test_numbers_beyond_json_are_400_and_nothing_is_stored(manager, value):
     """Python reads them; PostgreSQL refuses them as JSON, SQLite would answer them back."""
