@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from fairhub import db
-from fairhub.identity import roles, sessions, tokens, users
+from fairhub.identity import passwords, roles, sessions, tokens, users
 from fairhub.identity.models import LoginThrottle
 from fairhub.testing import assert_error, bearer
 
@@ -79,6 +79,16 @@ def test_the_login_throttle_keeps_no_email(app, client, member):
         keys = db.session.scalars(select(LoginThrottle.key)).all()
     assert f"email:{hashlib.sha256(email.encode()).hexdigest()}" in keys
     assert not any(email in key or email.split("@")[0] in key for key in keys)
+
+
+def test_the_unknown_email_hash_is_made_at_the_first_login_not_with_the_app(app, client):
+    hasher = app.extensions[passwords.EXTENSION]
+    assert "dummy" not in vars(hasher)  # building an app (a command, a worker) hashes nothing
+    assert_error(login(client, "nobody@example.org", "wrong password"), 401)
+    dummy = vars(hasher)["dummy"]
+    assert hasher.hasher.verify(dummy, "not a real password")
+    assert_error(login(client, "nobody@example.org", "wrong password"), 401)
+    assert vars(hasher)["dummy"] == dummy  # made once
 
 
 # Changing other users

@@ -1,6 +1,8 @@
 """Password hashing with Argon2id (slow and salted), its cost set per app."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
@@ -15,7 +17,13 @@ class Passwords:
 
     def __init__(self, time_cost: int, memory_kib: int) -> None:
         self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
-        self.dummy = self.hasher.hash("not a real password")
+
+    @cached_property
+    def dummy(self) -> str:
+        """Made at the first verification, not with the app: a hash costs a tenth of a
+        second or more, and most processes (commands, workers that serve only tokens) never
+        verify a password."""
+        return self.hasher.hash("not a real password")
 
 
 def install(app: Flask) -> None:
@@ -30,8 +38,9 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; always spends one hash verification."""
     passwords = current_app.extensions[EXTENSION]
+    dummy = passwords.dummy  # made first whatever the outcome: the first miss costs no more
     try:
-        return passwords.hasher.verify(password_hash or passwords.dummy, password) \
+        return passwords.hasher.verify(password_hash or dummy, password) \
             and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
