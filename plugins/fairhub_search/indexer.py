@@ -27,6 +27,10 @@ from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, S
 from .query import grams
 
 _WORD = re.compile(r"\w+")
+# Each ASCII byte that is not a word character (\w) as a space: ASCII text translated with
+# it splits into the words _WORD finds, several times faster.
+_ASCII_GAPS = bytes.maketrans(bytes(range(128)), bytes(
+    c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(128)))
 MAX_WORD = 64
 BATCH = 500  # datasets per statement, within every database's limit of parameters
 FACETS = ("keyword", "publisher", "license", "accessRights", "visibility")
@@ -164,7 +168,12 @@ def _join(parts: Iterable | None) -> str:
 
 def words_of(text: str) -> set[str]:
     """The words of ``text`` as fuzzy terms are matched to: lower-cased, accents removed."""
-    return {w for w in set(_WORD.findall(fold(text))) if len(w) <= MAX_WORD} if text else set()
+    if not text:
+        return set()
+    text = fold(text)
+    found = set(text.encode().translate(_ASCII_GAPS).decode().split() if text.isascii()
+                else _WORD.findall(text))
+    return {w for w in found if len(w) <= MAX_WORD}
 
 
 def fold(text: str) -> str:

@@ -1,13 +1,16 @@
 """The vocabulary fuzzy terms are matched to: each word once, with its letter pairs once."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
 import pytest
 from fairhub import db
-from fairhub_search.indexer import _add_words
+from fairhub_search.indexer import MAX_WORD, _add_words, fold, words_of
 from fairhub_search.query import grams
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 
@@ -61,3 +64,13 @@ def test_a_word_two_writers_add_at_once_gets_its_pairs_once(app, fairhub_backend
         assert not failed
         kept = ("lion", "okapi", "zebra") if first_ends == "commit" else ("lion", "zebra")
         assert vocabulary(first) == (sorted(kept), pairs(*kept))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(max_codepoint=127)) | st.text())
+@example("Made-up DATA, number 1: x_1\ty-z\x00(w) " + "w" * 65)
+@example("Café au lait\u00a0x_1 ÉTÉ")
+def test_the_words_of_ascii_text_are_those_of_any_text(text):
+    """ASCII text takes a shortcut to its words; it finds what the regular expression finds."""
+    folded = fold(text)
+    assert words_of(text) == {w for w in re.findall(r"\w+", folded) if len(w) <= MAX_WORD}
