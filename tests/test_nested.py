@@ -40,6 +40,11 @@ class Hooked(FastSchema):
     kind = ma.fields.Raw(validate=ma.validate.OneOf(frozenset({"a", 1})))
     mail = ma.fields.Email()
     tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(equal=2)))
+    labels = ma.fields.List(ma.fields.Raw(allow_none=True), validate=ma.validate.Length(max=2))
+    notes = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(min=1, max=3)),
+                           values=ma.fields.Nested(Tag), validate=ma.validate.Length(max=2))
+    counts = ma.fields.Dict(values=ma.fields.Integer(), allow_none=True, load_default=dict)
+    names = ma.fields.Dict(keys=ma.fields.String(allow_none=True))
     main = ma.fields.Nested(Tag)
     more = ma.fields.Nested(Tag, many=True, validate=ma.validate.Length(max=2))
 
@@ -92,7 +97,7 @@ VALUES = st.one_of(
                     max_size=2))
 KEYS = st.sampled_from(["name", "label", "type", "description", "constraints", "uri",
                         "pseudonymisation_rule", "tags", "other", "Title", "heading", "size",
-                        "mail", "main", "more"])
+                        "mail", "main", "more", "labels", "notes", "counts", "names"])
 ITEMS = st.one_of(st.dictionaries(KEYS, VALUES, max_size=8), VALUES)
 TAG = st.fixed_dictionaries({"label": st.sampled_from(["ab", "abc", "", "abcd", 1])})
 # Mostly valid objects, so that the ways of failing one rule at a time come up often.
@@ -105,7 +110,15 @@ HOOKED = st.fixed_dictionaries(
               "kind": st.sampled_from(["a", 1, "b", [], {}]),
               "tags": st.lists(st.sampled_from(["ab", "abc"]), max_size=2),
               "main": st.one_of(TAG, st.lists(TAG, max_size=1)),
-              "more": st.lists(TAG, max_size=3), "extra": VALUES})
+              "more": st.lists(TAG, max_size=3), "extra": VALUES,
+              "labels": st.one_of(st.lists(st.sampled_from(["a", None, 1, [2]]), max_size=3),
+                                  VALUES),
+              "notes": st.one_of(st.dictionaries(st.sampled_from(["a", "abc", "", "abcd"]),
+                                                 st.one_of(TAG, VALUES), max_size=3), VALUES),
+              "counts": st.one_of(st.dictionaries(st.sampled_from(["a", "b"]),
+                                                  st.sampled_from([1, "2", "x", None])),
+                                  VALUES),
+              "names": st.one_of(st.dictionaries(st.sampled_from(["a", "b"]), VALUES), VALUES)})
 
 
 @pytest.mark.parametrize("schema", [FieldSchema(), LookupOptionSchema(), Included(), Hooked()],
@@ -142,11 +155,19 @@ def test_a_fast_schema_loads_and_fails_exactly_as_marshmallow(item, many):
     (Hooked(), {"name": "lambda", "code": "ab", "main": {"label": "abc"}, "tags": [],
                 "kind": 1}),
     (Hooked(), {"name": "de", "more": [{"label": "a"}, {"label": "abc"}]}),
+    (Hooked(), {"name": "de", "labels": [None, {"x": 1}], "notes": {"a": {"label": "ab"}},
+                "counts": {"a": 1, "b": "2"}, "names": {"a": [1], "b": None}}),
 ])
 def test_plainly_valid_items_take_the_plan(schema, item, monkeypatch):
     expected = ma.Schema.load(schema, item)
-    monkeypatch.setattr(ma.Schema, "_do_load", None)  # marshmallow's load would now fail
-    assert plan(schema, schema.unknown)(item) == expected
+    load = plan(schema, schema.unknown)
+    if isinstance(schema, FastSchema):
+        assert schema.load(item) == expected  # and its plans are made
+    # Marshmallow's loading of schemas, lists and dicts would now fail.
+    monkeypatch.setattr(ma.Schema, "_do_load", None)
+    monkeypatch.setattr(ma.fields.List, "_deserialize", None)
+    monkeypatch.setattr(ma.fields.Mapping, "_deserialize", None)
+    assert load(item) == expected
     if isinstance(schema, FastSchema):
         assert schema.load(item) == expected
 
