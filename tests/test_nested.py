@@ -172,6 +172,16 @@ def test_plainly_valid_items_take_the_plan(schema, item, monkeypatch):
         assert schema.load(item) == expected
 
 
+def test_a_plans_code_never_holds_a_key_or_a_value():
+    key = 'a"\n) or __import__("os")  # '
+
+    class Odd(FastSchema):
+        odd = ma.fields.String(data_key=key, required=True, validate=ma.validate.OneOf([key]))
+
+    assert Odd().load({key: key}) == {"odd": key}
+    assert outcome(Odd().load, {key: "b"}) == ("errors", {key: ["Must be one of: " + key + "."]})
+
+
 def test_a_partial_load_goes_through_marshmallow(monkeypatch):
     calls = []
     do_load = ma.Schema._do_load

@@ -4,7 +4,8 @@ A dataset is a few nested objects of plain strings; loading each field through m
 costs a few microseconds of bookkeeping (error stores, getters, keyword handling), which over
 a dataset's hundred-odd values was most of its validation. A :class:`FastSchema` loads with
 a plan made once from its fields: the same fields, defaults, null rules, validators and hooks,
-applied in a plain loop. A plan only ever accepts: as soon as anything is not plainly valid,
+written out as plain Python (one function per schema, its common validators as plain
+conditions). A plan only ever accepts: as soon as anything is not plainly valid,
 the input goes through marshmallow from the start, so every error is marshmallow's own, word
 for word.
 
@@ -121,6 +122,8 @@ def plan(schema: ma.Schema, unknown: str, partial: bool | None = None,
     schema_checks = [(getattr(schema, attr), kwargs.get("pass_original", False))
                      for attr, _, kwargs in hooks[VALIDATES_SCHEMA]]
 
+    fill = _compile(steps, name)
+
     def load(original: Any) -> dict | None:
         item = original
         try:
@@ -129,28 +132,8 @@ def plan(schema: ma.Schema, unknown: str, partial: bool | None = None,
             if type(item) is not dict or (unknown == ma.RAISE and not known.issuperset(item)):
                 return None
             out = {}
-            for key, attr, deserialize, text, required, allow_none, default, checks in steps:
-                value = item.get(key, _MISSING)
-                if deserialize is not None:
-                    value = deserialize(missing if value is _MISSING else value, key, item)
-                    if value is not missing:
-                        out[attr] = value
-                elif value is _MISSING:
-                    if required:
-                        return None
-                    if default is not missing:
-                        out[attr] = default() if callable(default) else default
-                elif value is None:
-                    if not allow_none:
-                        return None
-                    out[attr] = None
-                elif text and type(value) is not str:
-                    return None
-                else:
-                    for passes in checks:
-                        if not passes(value):
-                            return None
-                    out[attr] = value
+            if not fill(item, out):
+                return None
             if unknown == ma.INCLUDE:
                 out.update((key, value) for key, value in item.items() if key not in known)
             for attr, field_name, validate in validates:
@@ -170,18 +153,81 @@ def plan(schema: ma.Schema, unknown: str, partial: bool | None = None,
 
 def _step(field_name: str, field: Field, partial: bool | None, schema: str) -> tuple:
     """How a plan loads one field: ``(key, attribute, deserialize, text, required,
-    allow_none, default, checks)``, with ``deserialize`` None for a field loaded inline."""
+    allow_none, default, validators)``, with ``deserialize`` None for a field loaded
+    inline."""
     attr = field.attribute or field_name
     if "." in attr:
         raise TypeError(f"{schema}.{field_name}: a plan cannot set a dotted attribute.")
     key = field.data_key or field_name
     if _inline(field):
         return (key, attr, None, isinstance(field, String), field.required, field.allow_none,
-                field.load_default, _checks(field))
+                field.load_default, field.validators)
     deserialize = field.deserialize if partial is None else bind(field.deserialize,
                                                                  partial=partial)
     return (key, attr, _collection(field, deserialize) or deserialize, False, False, False,
             missing, ())
+
+
+def _compile(steps: list[tuple], schema: str) -> Callable[[dict, dict], bool]:
+    """A function putting into ``out`` what ``steps`` load of ``item``, answering False as
+    soon as a value is not plainly valid: the steps written out one after the other as
+    Python, their common validators as plain conditions (a generic loop over the steps and
+    a call per validator cost about twice as much). Names in the code stand for the steps'
+    keys, attributes and validators, so nothing given is ever read as code."""
+    names: dict[str, Any] = {"MISSING": _MISSING, "missing": missing}
+    lines = ["def fill(item, out):", "    get = item.get"]
+    for number, (key, attr, deserialize, text, required, allow_none, default,
+                 validators) in enumerate(steps):
+        names[f"key{number}"], names[f"attr{number}"] = key, attr
+        lines.append(f"    value = get(key{number}, MISSING)")
+        if deserialize is not None:
+            names[f"deserialize{number}"] = deserialize
+            lines += [f"    value = deserialize{number}(missing if value is MISSING else value, "
+                      f"key{number}, item)",
+                      f"    if value is not missing: out[attr{number}] = value"]
+            continue
+        lines.append("    if value is MISSING:")
+        if required:
+            lines.append("        return False")
+        elif default is missing:
+            lines.append("        pass")
+        else:
+            names[f"default{number}"] = default
+            call = "()" if callable(default) else ""
+            lines.append(f"        out[attr{number}] = default{number}{call}")
+        lines.append("    elif value is None:")
+        lines.append(f"        out[attr{number}] = None" if allow_none else "        return False")
+        lines.append("    else:")
+        if text:
+            lines.append("        if type(value) is not str: return False")
+        for index, validator in enumerate(validators):
+            name = f"check{number}_{index}"
+            kind = type(validator)
+            if kind is ma.validate.Length:
+                low, high = validator.min, validator.max
+                if validator.equal is not None:
+                    low = high = validator.equal
+                names[f"{name}_low"], names[f"{name}_high"] = low, high
+                bounds = " <= ".join([*[f"{name}_low"] * (low is not None), "len(value)",
+                                      *[f"{name}_high"] * (high is not None)])
+                # (with neither bound, len() is still called: it fails as Length fails)
+                lines.append(f"        if not {bounds}: return False" if low is not None
+                             or high is not None else "        len(value)")
+            elif kind is ma.validate.Regexp:
+                names[name] = validator.regex.match
+                lines.append(f"        if {name}(value) is None: return False")
+            elif kind is ma.validate.OneOf and text:  # a string: any collection can hold it
+                names[name] = validator.choices
+                lines.append(f"        if value not in {name}: return False")
+            else:
+                names[name] = _passes(validator)
+                lines.append(f"        if not {name}(value): return False")
+        lines.append(f"        out[attr{number}] = value")
+    lines.append("    return True")
+    source = "\n".join(lines)
+    exec(compile(source, f"<plan of {schema}>", "exec"), names)
+    names["fill"].source = source  # for reading when debugging
+    return names["fill"]
 
 
 def _inline(field: Field) -> bool:
