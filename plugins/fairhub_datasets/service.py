@@ -288,10 +288,15 @@ def _plan(item: dict, json_parts: Encoded, taken: Taken) -> dict:
     code = item.get("code") or _free_code(Dataset, slug(title), taken.datasets)
     if code in taken.datasets:
         raise Conflict(f"Dataset {code!r} already exists.", details={"code": code})
-    dictionary_codes = set(taken.dictionaries)  # kept only if the whole item is good
-    dictionaries = [_dictionary_row(d, dictionary_codes) for d in item.get("dictionaries", ())]
+    dictionaries = []
+    try:
+        for dictionary in item.get("dictionaries", ()):
+            dictionaries.append(_dictionary_row(dictionary, taken.dictionaries))
+    except ApiError:  # an item that fails takes no code (a batch's taken codes are not copied
+        # for each item: that cost a batch time growing with the square of its size)
+        taken.dictionaries.difference_update(row["code"] for row in dictionaries)
+        raise
     taken.datasets.add(code)
-    taken.dictionaries |= dictionary_codes
     for dictionary, (fields, lookups) in zip(dictionaries, json_parts.dictionaries):
         dictionary.update(fields=fields, lookups=lookups)
     name = item.get("name") or title

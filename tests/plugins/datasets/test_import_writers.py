@@ -102,6 +102,20 @@ def test_a_code_named_twice_is_created_by_its_first_record(make_app, tmp_path):
     assert signed_in(app, "data-steward").get("/api/datasets/same").json["name"] == "First"
 
 
+def test_a_record_that_fails_in_a_batch_leaves_its_free_codes_to_later_records(make_app,
+                                                                              tmp_path):
+    app = make_app(plugins=["datasets"])  # one batch
+    tables = lambda *codes: [{"code": code, "fields": []} for code in codes]  # noqa: E731
+    records = [dataset("one", dictionaries=tables("y")),
+               dataset("two", dictionaries=tables("x", "y")),
+               dataset("three", dictionaries=tables("x"))]
+    outcomes = [outcome for _, outcome in run_import(app, tmp_path, records)]
+    assert outcomes == ["created", "Dictionary 'y' already exists.", "created"]
+    steward = signed_in(app, "data-steward")
+    assert steward.get("/api/dictionaries/x").json["dataset_id"] == steward.get(
+        "/api/datasets/three").json["id"]
+
+
 def test_with_update_the_last_record_of_a_code_wins(make_app, tmp_path):
     app = make_app(ONE_AT_A_TIME, plugins=["datasets", Gate("same", seconds=1)])
     records = [dataset("same", name=f"Version {n}") for n in range(1, 5)]
