@@ -4,20 +4,19 @@ A dataset is a few nested objects of plain strings; loading each field through m
 costs a few microseconds of bookkeeping (error stores, getters, keyword handling), which over
 a dataset's hundred-odd values was most of its validation. A :class:`FastSchema` loads with
 a plan made once from its fields: the same fields, defaults, null rules, validators and hooks,
-written out as plain Python (one function per schema, its common validators as plain
-conditions). A plan only ever accepts: as soon as anything is not plainly valid,
-the input goes through marshmallow from the start, so every error is marshmallow's own, word
-for word.
+written out as plain Python (one function per schema, its common validators as conditions).
+A plan only ever accepts: as soon as anything is not plainly valid, the input goes through
+marshmallow from the start, so every error is marshmallow's own, word for word.
 
 Plain ``String`` and ``Raw`` fields (and subclasses adding only validators, such as
 ``Email``) are loaded inline, and so are the items of a ``List`` of them and the keys of a
 ``Dict`` keyed by them (its values by their field's ``deserialize``); every other field is
 loaded by its own ``deserialize``, as marshmallow would call it, so a nested ``FastSchema``
-takes its own plan. ``pre_load``,
-``validates`` and ``validates_schema`` hooks are called as marshmallow calls them, in the
-same order for each object (hooks must not rely on all objects of a list being loaded before
-any is validated). A schema with ``post_load`` hooks, hooks taking the whole collection or
-dotted attribute names is refused when it is first loaded, not loaded differently.
+takes its own plan. ``pre_load``, ``validates`` and ``validates_schema`` hooks are called as
+marshmallow calls them, in the same order for each object (hooks must not rely on all
+objects of a list being loaded before any is validated). A schema with ``post_load`` hooks,
+hooks taking the whole collection or dotted attribute names is refused when it is first
+loaded, not loaded differently.
 :class:`NestedList` gives the same plan to a ``Nested(schema, many=True)`` of a plain schema.
 """
 from __future__ import annotations
@@ -160,8 +159,7 @@ def _step(field_name: str, field: Field, partial: bool | None, schema: str) -> t
         raise TypeError(f"{schema}.{field_name}: a plan cannot set a dotted attribute.")
     key = field.data_key or field_name
     if _inline(field):
-        return (key, attr, None, isinstance(field, String), field.required, field.allow_none,
-                field.load_default, field.validators)
+        return _inline_step(key, attr, field, field.required)
     deserialize = field.deserialize if partial is None else bind(field.deserialize,
                                                                  partial=partial)
     return (key, attr, _collection(field, deserialize) or deserialize, False, False, False,
@@ -230,6 +228,11 @@ def _compile(steps: list[tuple], schema: str) -> Callable[[dict, dict], bool]:
     return names["fill"]
 
 
+def _inline_step(key: str, attr: str, field: Field, required: bool) -> tuple:
+    return (key, attr, None, isinstance(field, String), required, field.allow_none,
+            field.load_default, field.validators)
+
+
 def _inline(field: Field) -> bool:
     """Whether a present value of ``field`` loads as it is once its validators pass: a plain
     ``String`` or ``Raw`` (or a subclass adding only validators) without processors."""
@@ -239,33 +242,24 @@ def _inline(field: Field) -> bool:
             and not field.pre_load and not field.post_load)
 
 
-def _checks(field: Field) -> tuple[Callable[[Any], bool], ...]:
-    return tuple(_passes(check) for check in field.validators)
-
-
 class _NotPlain(ma.ValidationError):
     """An item of a collection that is not plainly valid: the plan hands the whole object to
     marshmallow, which says what is wrong."""
 
 
 def _item(field: Field) -> Callable[[Any], Any] | None:
-    """How a collection's item of ``field`` loads inline (as the plan's loop loads an inline
-    field's value), raising :class:`_NotPlain` where marshmallow must; None if it cannot."""
+    """How a collection's item of ``field`` loads inline (by the code a plan has for an
+    inline field), raising :class:`_NotPlain` where marshmallow must; None if it cannot."""
     if not _inline(field):
         return None
-    text, allow_none, checks = isinstance(field, String), field.allow_none, _checks(field)
+    fill = _compile([_inline_step("item", "item", field, True)],
+                    f"an item of {type(field).__name__}")
 
     def load(value: Any) -> Any:
-        if value is None:
-            if allow_none:
-                return None
+        out: dict = {}
+        if not fill({"item": value}, out):
             raise _NotPlain("Not plainly valid.")
-        if text and type(value) is not str:
-            raise _NotPlain("Not plainly valid.")
-        for passes in checks:
-            if not passes(value):
-                raise _NotPlain("Not plainly valid.")
-        return value
+        return out["item"]
 
     return load
 
@@ -278,7 +272,7 @@ def _collection(field: Field, deserialize: Callable) -> Callable | None:
     kind = type(field)
     if kind.deserialize is not Field.deserialize or field.pre_load or field.post_load:
         return None
-    checks = _checks(field)
+    checks = tuple(_passes(check) for check in field.validators)
     if kind._deserialize is ma.fields.List._deserialize:
         inner = _item(field.inner)
         if inner is None:
