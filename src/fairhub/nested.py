@@ -206,11 +206,12 @@ def _compile(steps: list[tuple], schema: str) -> Callable[[dict, dict], bool]:
                 if validator.equal is not None:
                     low = high = validator.equal
                 names[f"{name}_low"], names[f"{name}_high"] = low, high
-                bounds = " <= ".join([*[f"{name}_low"] * (low is not None), "len(value)",
-                                      *[f"{name}_high"] * (high is not None)])
-                # (with neither bound, len() is still called: it fails as Length fails)
-                lines.append(f"        if not {bounds}: return False" if low is not None
-                             or high is not None else "        len(value)")
+                if low is None and high is None:  # len() still fails where Length fails
+                    lines.append("        len(value)")
+                else:
+                    above = f"{name}_low <= " if low is not None else ""
+                    below = f" <= {name}_high" if high is not None else ""
+                    lines.append(f"        if not {above}len(value){below}: return False")
             elif kind is ma.validate.Regexp:
                 names[name] = validator.regex.match
                 lines.append(f"        if {name}(value) is None: return False")
@@ -222,9 +223,7 @@ def _compile(steps: list[tuple], schema: str) -> Callable[[dict, dict], bool]:
                 lines.append(f"        if not {name}(value): return False")
         lines.append(f"        out[attr{number}] = value")
     lines.append("    return True")
-    source = "\n".join(lines)
-    exec(compile(source, f"<plan of {schema}>", "exec"), names)
-    names["fill"].source = source  # for reading when debugging
+    exec(compile("\n".join(lines), f"<plan of {schema}>", "exec"), names)
     return names["fill"]
 
 
