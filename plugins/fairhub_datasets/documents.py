@@ -20,6 +20,10 @@ from .schemas import CATALOGUE_KEYS
 
 _EMPTY_CATALOGUE = dict.fromkeys(CATALOGUE_KEYS)
 
+to_json = json.JSONEncoder(check_circular=False).encode
+"""``json.dumps``, without its check for cycles: what is encoded here is a tree (decoded from
+JSON, then validated), and the check costs nearly half the time of encoding a dataset."""
+
 
 def as_tuple(instance: Any) -> tuple:
     """A dataclass instance's ``__reduce__`` as its class and field values: pickled as a
@@ -54,7 +58,7 @@ def catalogue_shown(catalogue: dict) -> dict:
 
 def shown_catalogue(catalogue: dict) -> str:
     """:func:`catalogue_shown` as JSON."""
-    return json.dumps(catalogue_shown(catalogue))
+    return to_json(catalogue_shown(catalogue))
 
 
 def encode(data: dict, prepare: Callable[[Any], list] | None = None) -> Encoded:
@@ -70,8 +74,8 @@ def encode(data: dict, prepare: Callable[[Any], list] | None = None) -> Encoded:
             visibility=data["visibility"], catalogue=catalogue, dictionaries=[
                 SimpleNamespace(name=dictionary_name(d), description=d.get("description"),
                                 fields=d.get("fields", [])) for d in dictionaries])))
-    return Encoded(json.dumps(catalogue), shown_catalogue(catalogue), tuple(
-        (json.dumps(d.get("fields", [])), json.dumps(d.get("lookups", {})))
+    return Encoded(to_json(catalogue), shown_catalogue(catalogue), tuple(
+        (to_json(d.get("fields", [])), to_json(d.get("lookups", {})))
         for d in dictionaries), prepared)
 
 
@@ -106,31 +110,31 @@ class NewDataset:
 def document(dataset: Any, dictionaries: list[Any]) -> str:
     """The document of a dataset object and its dictionary objects."""
     return assemble(dataset, shown_catalogue(dataset.catalogue), [
-        (d, json.dumps(d.fields), json.dumps(d.lookups)) for d in dictionaries])
+        (d, to_json(d.fields), to_json(d.lookups)) for d in dictionaries])
 
 
 def assemble(dataset: Any, shown: str, dictionaries: list[tuple[Any, str, str]]) -> str:
     """The document from a dataset's columns (attributes of ``dataset``), its shown catalogue
     and each dictionary's columns with its fields and lookups, all JSON already."""
-    return (f'{{"id": {dataset.id}, "code": {json.dumps(dataset.code)}, '
-            f'"name": {json.dumps(dataset.name)}, '
-            f'"visibility": {json.dumps(dataset.visibility)}, '
-            f'"workflow_key": {json.dumps(dataset.workflow_key)}, "catalogue": {shown}, '
+    return (f'{{"id": {dataset.id}, "code": {to_json(dataset.code)}, '
+            f'"name": {to_json(dataset.name)}, '
+            f'"visibility": {to_json(dataset.visibility)}, '
+            f'"workflow_key": {to_json(dataset.workflow_key)}, "catalogue": {shown}, '
             f'"dictionaries": [{", ".join(_dictionary(*d) for d in dictionaries)}], '
-            f'"created_at": {json.dumps(timestamp(dataset.created_at))}, '
-            f'"updated_at": {json.dumps(timestamp(dataset.updated_at))}}}')
+            f'"created_at": {to_json(timestamp(dataset.created_at))}, '
+            f'"updated_at": {to_json(timestamp(dataset.updated_at))}}}')
 
 
 def _dictionary(dictionary: Any, fields: str, lookups: str) -> str:
-    return (f'{{"id": {dictionary.id}, "code": {json.dumps(dictionary.code)}, '
-            f'"name": {json.dumps(dictionary.name)}, '
-            f'"description": {json.dumps(dictionary.description)}, '
+    return (f'{{"id": {dictionary.id}, "code": {to_json(dictionary.code)}, '
+            f'"name": {to_json(dictionary.name)}, '
+            f'"description": {to_json(dictionary.description)}, '
             f'"dataset_id": {dictionary.dataset_id}, "fields": {fields}, '
             f'"lookups": {lookups}, '
-            f'"created_at": {json.dumps(timestamp(dictionary.created_at))}, '
-            f'"updated_at": {json.dumps(timestamp(dictionary.updated_at))}}}')
+            f'"created_at": {to_json(timestamp(dictionary.created_at))}, '
+            f'"updated_at": {to_json(timestamp(dictionary.updated_at))}}}')
 
 
 def answer(document_text: str, approvers: list[dict]) -> str:
     """A stored document with the dataset's current approvers added as its last key."""
-    return f'{document_text[:-1]}, "approvers": {json.dumps(approvers) if approvers else "[]"}}}'
+    return f'{document_text[:-1]}, "approvers": {to_json(approvers) if approvers else "[]"}}}'
