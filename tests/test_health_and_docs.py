@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 
+from flask.views import MethodView
 from openapi_spec_validator import validate
 
-from fairhub import __version__
+from fairhub import Blueprint, __version__, hookimpl
 
-from conftest import EVERY_PLUGIN
+from conftest import EVERY_PLUGIN, SAMPLE
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -64,6 +65,49 @@ def test_the_openapi_document_of_every_plugin_is_valid(make_app):
                 assert "400" in op["responses"], f"{method.upper()} {path}"
     patterns = [schema["pattern"] for schema in _schemas(spec) if "pattern" in schema]
     assert patterns and not [pattern for pattern in patterns if "\\Z" in pattern]
+
+
+class CountedBlueprint(Blueprint):
+    """A blueprint counting the times it is put in the OpenAPI document."""
+
+    documented = 0
+
+    def register_views_in_doc(self, *args, **kwargs):
+        CountedBlueprint.documented += 1
+        return super().register_views_in_doc(*args, **kwargs)
+
+
+class Counted:
+    FAIRHUB_PLUGIN_NAME = "counted"
+
+    @hookimpl
+    def fairhub_blueprints(self):
+        blp = CountedBlueprint("counted", __name__, url_prefix="/api/counted",
+                               description="Counted.")
+
+        @blp.route("")
+        class Hello(MethodView):
+            @blp.public
+            @blp.response(200)
+            def get(self):
+                """Say hello."""
+                return {"hello": "world"}
+
+        return [blp]
+
+
+def test_blueprints_are_documented_at_the_first_read_of_the_document(make_app, monkeypatch):
+    """Documenting routes is half of building an app; commands and workers that never
+    serve the document do not pay for it."""
+    monkeypatch.setattr(CountedBlueprint, "documented", 0)
+    client = make_app(plugins=[SAMPLE, Counted()]).test_client()
+    assert client.get("/api/counted").get_json() == {"hello": "world"}
+    assert CountedBlueprint.documented == 0
+    first = client.get("/api/openapi.json").get_json()
+    assert "/api/counted" in first["paths"] and "/api/notes" in first["paths"]
+    assert {"name": "counted", "description": "Counted."} in first["tags"]
+    assert client.get("/api/openapi.json").get_json() == first
+    assert CountedBlueprint.documented == 1
 
 
 def _schemas(value):

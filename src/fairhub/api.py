@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timezone
 from functools import cache, lru_cache
 from typing import Any
@@ -153,11 +154,18 @@ def id_field(**kwargs) -> ma.fields.Integer:
 
 
 class Api(flask_smorest.Api):
-    """The app's flask-smorest Api, answering errors in fairhub's shape."""
+    """The app's flask-smorest Api, answering errors in fairhub's shape.
+
+    Blueprints are documented in the OpenAPI document when it is first read (the docs
+    routes, ``fairhub openapi``), not when they are registered: documenting every route
+    takes about half of building the app, which every command, worker and test does.
+    """
 
     ERROR_SCHEMA = ErrorSchema
 
     def __init__(self, app, **kwargs) -> None:
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._documenting = threading.Lock()
         app.url_map.converters["id"] = IdConverter
         super().__init__(app, **kwargs)
         self.register_converter(IdConverter, lambda _converter: {
@@ -172,6 +180,30 @@ class Api(flask_smorest.Api):
                 "description": description,
                 "content": {"application/json": {"schema": ErrorSchema}},
             })
+
+    @property
+    def spec(self):
+        """The OpenAPI document, with every blueprint registered so far."""
+        if self._undocumented:
+            with self._documenting:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented[0]
+                    blp.register_views_in_doc(self, self._app, self._spec, name=name,
+                                              parameters=parameters)
+                    self._spec.tag({"name": name, "description": blp.description})
+                    del self._undocumented[0]
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options) -> None:
+        """Register ``blp`` in the app now, in the document at its first read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)
