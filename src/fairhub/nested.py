@@ -280,10 +280,7 @@ def _collection(field: Field, deserialize: Callable) -> Callable | None:
         def load_list(value: Any, attr: str | None = None, data: Any = None) -> Any:
             if type(value) is not list:
                 return deserialize(value, attr, data)
-            loaded = [inner(each) for each in value]
-            if all(passes(loaded) for passes in checks):
-                return loaded
-            raise _NotPlain("Not plainly valid.")
+            return _checked([inner(each) for each in value], checks)
 
         return load_list
     if (kind._deserialize is ma.fields.Mapping._deserialize and field.mapping_type is dict
@@ -296,13 +293,17 @@ def _collection(field: Field, deserialize: Callable) -> Callable | None:
         def load_dict(value: Any, attr: str | None = None, data: Any = None) -> Any:
             if type(value) is not dict:
                 return deserialize(value, attr, data)
-            loaded = {keys(key): values(item) for key, item in value.items()}
-            if all(passes(loaded) for passes in checks):
-                return loaded
-            raise _NotPlain("Not plainly valid.")
+            return _checked({keys(key): values(item) for key, item in value.items()}, checks)
 
         return load_dict
     return None
+
+
+def _checked(loaded: Any, checks: tuple) -> Any:
+    """``loaded`` if it passes the collection's own ``checks``, else :class:`_NotPlain`."""
+    if all(passes(loaded) for passes in checks):
+        return loaded
+    raise _NotPlain("Not plainly valid.")
 
 
 def _same(value: Any) -> Any:
