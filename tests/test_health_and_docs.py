@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-from flask.views import MethodView
 from openapi_spec_validator import validate
 
 from fairhub import Blueprint, __version__, hookimpl
@@ -82,18 +81,8 @@ class Counted:
 
     @hookimpl
     def fairhub_blueprints(self):
-        blp = CountedBlueprint("counted", __name__, url_prefix="/api/counted",
-                               description="Counted.")
-
-        @blp.route("")
-        class Hello(MethodView):
-            @blp.public
-            @blp.response(200)
-            def get(self):
-                """Say hello."""
-                return {"hello": "world"}
-
-        return [blp]
+        return [CountedBlueprint("counted", __name__, url_prefix="/api/counted",
+                                 description="Counted.")]
 
 
 def test_blueprints_are_documented_at_the_first_read_of_the_document(make_app, monkeypatch):
@@ -101,10 +90,10 @@ def test_blueprints_are_documented_at_the_first_read_of_the_document(make_app, m
     serve the document do not pay for it."""
     monkeypatch.setattr(CountedBlueprint, "documented", 0)
     client = make_app(plugins=[SAMPLE, Counted()]).test_client()
-    assert client.get("/api/counted").get_json() == {"hello": "world"}
+    assert client.get("/api/health").status_code == 200
     assert CountedBlueprint.documented == 0
     first = client.get("/api/openapi.json").get_json()
-    assert "/api/counted" in first["paths"] and "/api/notes" in first["paths"]
+    assert "/api/notes" in first["paths"]
     assert {"name": "counted", "description": "Counted."} in first["tags"]
     assert client.get("/api/openapi.json").get_json() == first
     assert CountedBlueprint.documented == 1
