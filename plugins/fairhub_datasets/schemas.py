@@ -277,10 +277,20 @@ class DictionaryCreateSchema(DictionaryInputSchema):
 
 
 class DictionaryPatchSchema(DictionaryInputSchema):
-    """Changes to one dictionary: new fields and lookups replace the old ones."""
+    """Changes to one dictionary: new fields and lookups replace the old ones.
+
+    Clients send back the object they read, so its read-only keys are accepted: ``code``,
+    ``id`` and ``dataset_id`` must be the dictionary's own, the times are ignored."""
 
     class Meta:
-        exclude = ("id", "code", "toBeDeleted")
+        exclude = ("toBeDeleted",)
+
+    code = ma.fields.String(metadata={"description": "The dictionary's own code, if sent."})
+    id = ma.fields.Integer(strict=True, metadata={"description": "Its own id, if sent."})
+    dataset_id = ma.fields.Integer(strict=True, metadata={
+        "description": "Its dataset's id, if sent."})
+    created_at = ma.fields.Raw(load_only=True, metadata={"description": "Ignored."})
+    updated_at = ma.fields.Raw(load_only=True, metadata={"description": "Ignored."})
 
 
 class DatasetWriteSchema(FastSchema):

@@ -545,6 +545,19 @@ def get_dictionary(actor: Actor, code: str) -> Dictionary:
     return dictionary
 
 
+def _own_keys_checked(dictionary: Dictionary, data: dict) -> dict:
+    """``data`` without the read-only keys a client sent back with it, which must name this
+    dictionary (a client PATCHes the object it read)."""
+    own = {"code": dictionary.code, "id": dictionary.id, "dataset_id": dictionary.dataset_id}
+    errors = {key: [f"The body's {key} {data[key]!r} is not {value!r}, that of the "
+                    f"dictionary {dictionary.code!r} in the path; it cannot be changed."]
+              for key, value in own.items() if key in data and data[key] != value}
+    if errors:
+        raise ValidationError(next(iter(errors.values()))[0], {"json": errors})
+    read_only = (*own, "created_at", "updated_at")
+    return {key: value for key, value in data.items() if key not in read_only}
+
+
 def update_dictionary(actor: Actor, dictionary: Dictionary, data: dict,
                       if_match: Any = None) -> Dictionary:
     """PATCH one dictionary (needs ``edit`` on its dataset); ``if_match`` names the version
@@ -552,6 +565,7 @@ def update_dictionary(actor: Actor, dictionary: Dictionary, data: dict,
     dataset = dictionary.dataset
     access.require(actor, dataset, "edit")
     check_etag(dataset, if_match)
+    data = _own_keys_checked(dictionary, data)
     if update_dictionary_content(dictionary, data):
         touch(dataset)
         emit(Event("dictionary", "update", target={"type": "dictionary", "code": dictionary.code},

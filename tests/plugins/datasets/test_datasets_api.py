@@ -521,6 +521,20 @@ def test_patch_a_dictionary(manager, asthma):
     assert_error(manager.patch("/api/dictionaries/nope", json={"name": "x"}), 404, "not_found")
 
 
+def test_a_dictionary_patch_may_carry_its_own_read_only_keys(manager, asthma):
+    url = "/api/dictionaries/asthma_visits"
+    read = ok(manager.get(url))
+    changed = ok(manager.patch(url, json={**read, "name": "Visits", "created_at": "x"}))
+    assert changed["name"] == "Visits" and changed["created_at"] == read["created_at"]
+    for key, value in (("code", "asthma_participants"), ("id", read["id"] + 1),
+                       ("dataset_id", read["dataset_id"] + 1)):
+        error = assert_error(manager.patch(url, json={**read, key: value, "name": "No"}),
+                             422, "validation_error", repr(value))
+        assert list(error["details"]["json"]) == [key]
+        assert "asthma_visits" in error["message"]
+    assert ok(manager.get(url))["name"] == "Visits"
+
+
 def test_patch_a_dictionary_with_constraints_naming_a_missing_lookup_is_422(manager, asthma):
     response = manager.patch("/api/dictionaries/asthma_visits",
                              json={"fields": [field("arm", "text", "ARM")]})
