@@ -105,11 +105,12 @@ class RequestCreateSchema(RequestEditSchema):
 
 
 class RequestListArgsSchema(PageArgsSchema):
-    as_ = ma.fields.String(data_key="as", load_default="requester",
-                           validate=ma.validate.OneOf(["requester", "reviewer"]), metadata={
-        "description": "`requester`: my requests; `reviewer`: those I may decide."})
+    as_ = ma.fields.String(data_key="as", validate=ma.validate.OneOf(["requester", "reviewer"]),
+                           metadata={"description": "`requester`: only my requests; `reviewer`: "
+                                     "only those I may decide. Absent: both, each once."})
     status = ma.fields.String(validate=ma.validate.OneOf([*STATUSES, "all"]), metadata={
-        "description": "Only requests of this status; reviewers default to `pending`."})
+        "description": "Only requests of this status; `as=reviewer` defaults to `pending`, "
+                       "the others to `all`."})
     dataset = ma.fields.String(validate=_CODE, metadata={"description": "A dataset code."})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, and_, delete, or_, select
 
 from fairhub import (
     Actor,
@@ -42,6 +42,14 @@ def target(request: AccessRequest) -> dict:
 def mine(actor: Actor, status: str | None = None, dataset: str | None = None) -> Select:
     """My requests, newest first."""
     query = select(AccessRequest).where(AccessRequest.requester_id == actor.user_id)
+    return _filtered(query, status, dataset)
+
+
+def visible(actor: Actor, status: str | None = None, dataset: str | None = None) -> Select:
+    """The requests ``actor`` made or may decide, each once, newest first."""
+    query = select(AccessRequest).where(or_(
+        AccessRequest.requester_id == actor.user_id,
+        and_(approvable(actor, AccessRequest.dataset_id), AccessRequest.status != "draft")))
     return _filtered(query, status, dataset)
 
 

@@ -73,17 +73,18 @@ class Requests(MethodView):
     @blp.arguments(RequestListArgsSchema, location="query")
     @blp.response(200, list_schema(RequestSchema))
     def get(self, args):
-        """List my requests, or with `as=reviewer` those I may decide (pending by default)."""
+        """List the requests I made and those I may decide, newest first; `as` narrows to
+        either (`as=reviewer` lists pending ones unless `status` says otherwise)."""
         actor = current_actor()
-        status = args.get("status", "pending" if args["as_"] == "reviewer" else "all")
+        who = args.get("as_")
+        status = args.get("status", "pending" if who == "reviewer" else "all")
         status = None if status == "all" else status
-        if args["as_"] == "reviewer":
-            if not actor.can(REVIEW):
-                raise Forbidden("You need the permission requests/review to review requests.")
-            query = service.to_review(actor, status, args.get("dataset"))
-        else:
-            query = service.mine(actor, status, args.get("dataset"))
-        page = paginate(query, args["page"], args["page_size"])
+        if who == "reviewer" and not actor.can(REVIEW):
+            raise Forbidden("You need the permission requests/review to review requests.")
+        listing = {"reviewer": service.to_review, "requester": service.mine}.get(
+            who, service.visible)
+        page = paginate(listing(actor, status, args.get("dataset")), args["page"],
+                        args["page_size"])
         return {**page, "items": present_all(page["items"])}
 
     @blp.require_permission("requests/create")

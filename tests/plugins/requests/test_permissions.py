@@ -52,6 +52,37 @@ def test_standard_users_see_only_their_own(client, cast, ask):
                               headers=other.headers), 404)
 
 
+def codes(client, who, query: str = "") -> list[str]:
+    answer = client.get(f"/api/requests{query}", headers=who.headers)
+    assert answer.status_code == 200, answer.get_json()
+    return [item["code"] for item in answer.get_json()["items"]]
+
+
+def test_the_list_without_filters_holds_what_i_made_and_what_i_decide(client, cast, ask,
+                                                                        person, make_dataset):
+    owner, researcher = cast["owner"], cast["researcher"]
+    theirs = ask(researcher, cast["dataset"]).get_json()["code"]
+    draft = ask(researcher, cast["dataset"], status="draft").get_json()["code"]
+    elsewhere = make_dataset(person("data-manager"))
+    mine = ask(owner, elsewhere).get_json()["code"]
+    own_dataset = ask(owner, cast["dataset"]).get_json()["code"]  # made and decided: once
+    unrelated = ask(cast["other"], elsewhere).get_json()["code"]
+    decided = ask(cast["other"], cast["dataset"]).get_json()["code"]
+    assert action(client, owner, decided, "deny", reason="No.").status_code == 200
+
+    assert codes(client, owner) == [decided, own_dataset, mine, theirs]  # newest first
+    assert codes(client, owner, "?as=requester") == [own_dataset, mine]
+    assert codes(client, owner, "?as=reviewer") == [own_dataset, theirs]
+    assert codes(client, owner, "?as=reviewer&status=all") == [decided, own_dataset, theirs]
+    assert codes(client, owner, "?status=pending") == [own_dataset, mine, theirs]
+    assert codes(client, owner, f"?dataset={elsewhere}") == [mine]
+    assert codes(client, cast["reviewer"], "?status=pending") == [own_dataset, theirs]
+    assert codes(client, researcher) == [draft, theirs]
+    assert draft not in codes(client, owner) and unrelated not in codes(client, owner)
+    total = client.get("/api/requests", headers=owner.headers).get_json()["paging"]["total"]
+    assert total == 4
+
+
 def test_approvers_through_a_group(client, cast, ask, person):
     owner, member = cast["owner"], person("data-manager")
     steward = person("data-steward")
