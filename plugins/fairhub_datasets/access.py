@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from fairhub import Actor, DirectSelect, Forbidden, GroupMember, User, db
+from fairhub import Actor, DirectSelect, Forbidden, GroupMember, Role, User, db, permissions_of
 
 from .models import VISIBILITIES, Dataset, DatasetCount, Grant
 
@@ -154,29 +154,38 @@ def require(actor: Actor, dataset: Dataset, capability: str) -> None:
                         f"{_VERBS[capability]} it.")
 
 
+# Approvers decide access requests, which needs this permission of the requests plugin as
+# well as an approving grant. Without that plugin no one decides anything, and approvers are
+# simply the holders of approving grants.
+DECIDE = "requests/review"
 _APPROVING_GRANT = Grant.__table__.alias("approving_grant")
 _APPROVING_MEMBER = GroupMember.__table__.alias("approving_member")
 _APPROVER = User.__table__.alias("approver")
+_APPROVER_ROLE = Role.__table__.alias("approver_role")
 
 
 def with_approvers(query: Select, dataset_id: ColumnElement) -> Select:
-    """``query`` with the columns of each approver of the dataset ``dataset_id`` names:
-    approved, unarchived users who are owners or reviewers, directly or through a group.
+    """``query`` with the columns of each candidate approver of the dataset ``dataset_id``
+    names: approved, unarchived users who are owners or reviewers, directly or through a
+    group, with their role (:func:`gather_approvers` keeps those whose role may decide).
 
-    Each dataset's row comes once per approver (a person holding two approving grants twice),
+    Each dataset's row comes once per candidate (a person holding two approving grants twice),
     or once with null approver columns; order by ``APPROVER_ORDER`` and read the rows with
     :func:`gather_approvers`.
     """
-    grant, member, user = _APPROVING_GRANT, _APPROVING_MEMBER, _APPROVER
+    grant, member, user, role = _APPROVING_GRANT, _APPROVING_MEMBER, _APPROVER, _APPROVER_ROLE
     return (
         query.add_columns(user.c.uuid.label("approver_uuid"), user.c.email.label("approver_email"),
                           user.c.first_name.label("approver_first_name"),
-                          user.c.last_name.label("approver_last_name"))
+                          user.c.last_name.label("approver_last_name"),
+                          user.c.role.label("approver_role"),
+                          role.c.permissions.label("approver_role_permissions"))
         .outerjoin(grant, and_(grant.c.dataset_id == dataset_id,
                                one_of(grant.c.level, CAPABILITIES["approve"])))
         .outerjoin(member, member.c.group_id == grant.c.group_id)
         .outerjoin(user, and_(user.c.id == func.coalesce(grant.c.user_id, member.c.user_id),
                               user.c.approved.is_(True), user.c.archived.is_(False)))
+        .outerjoin(role, role.c.code == user.c.role)
     )
 
 
@@ -185,18 +194,28 @@ APPROVER_ORDER = _APPROVER.c.email
 
 def gather_approvers(rows: Iterable[Row]) -> list[tuple[Row, list[dict]]]:
     """The rows of a :func:`with_approvers` query, ordered by dataset, as (each dataset's first
-    row, its approvers in order, each once)."""
+    row, its approvers in order, each once): those whose role may decide requests."""
+    decides = _decides()
     gathered: list[tuple[Row, list[dict]]] = []
     seen: set[str] = set()
     for row in rows:
         if not gathered or gathered[-1][0].id != row.id:
             gathered.append((row, []))
             seen = set()
-        if row.approver_uuid is not None and row.approver_uuid not in seen:
+        if row.approver_uuid is not None and row.approver_uuid not in seen and decides(
+                row.approver_role, row.approver_role_permissions):
             seen.add(row.approver_uuid)
             gathered[-1][1].append(person(row.approver_uuid, row.approver_email,
                                           row.approver_first_name, row.approver_last_name))
     return gathered
+
+
+def _decides():
+    """Whether a role (its code and, for a custom role, the permissions it stores) may
+    decide requests; every role may where no plugin declares :data:`DECIDE`."""
+    if DECIDE not in current_app.extensions["fairhub"].permissions:
+        return lambda _code, _stored: True
+    return lambda code, stored: DECIDE in permissions_of(code, stored)
 
 
 def person(uuid: str, email: str, first_name: str | None, last_name: str | None) -> dict:

@@ -47,7 +47,8 @@ from fairhub.errors import (  # noqa: E402
 )
 from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
-from fairhub.identity.models import Group, GroupMember, User  # noqa: E402
+from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
+from fairhub.identity.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
 from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
@@ -59,7 +60,7 @@ __all__ = [
     "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec",
     "id_field", "in_values", "insert_many", "json_response", "JsonBoolean", "list_schema",
     "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate", "PagingSchema",
-    "parse_json", "Permission", "PreconditionFailed", "read_connection", "reserve_ids",
-    "Setting", "Timestamp", "timestamp", "TooManyRequests", "Unauthorized", "unstorable",
+    "parse_json", "Permission", "permissions_of", "PreconditionFailed", "read_connection",
+    "reserve_ids", "Role", "Setting", "Timestamp", "timestamp", "TooManyRequests", "Unauthorized", "unstorable",
     "User", "UTCDateTime", "utcnow", "ValidationError",
 ]

@@ -142,3 +142,30 @@ def test_an_unreachable_server_keeps_the_mail(make_app, person, make_dataset):
 
         message = db.session.scalars(select(OutboxMessage)).one()
         assert message.sent_at is None and message.attempts == 1 and message.last_error
+
+
+def test_only_approvers_who_may_decide_are_listed_and_mailed(client, cast, ask, person, share,
+                                                             smtp):
+    """An owner or reviewer grant is not enough: the holder's role must allow deciding."""
+    owner, code = cast["owner"], cast["dataset"]
+    steward = person("data-steward")
+    no_review = client.post("/api/roles", headers=steward.headers, json={
+        "code": "curator", "name": "Curator", "based_on": "data-manager",
+        "permissions": ["datasets/read", "datasets/update", "requests/read"]})
+    assert no_review.status_code == 201, no_review.get_json()
+    standard, curator = person("standard"), person("curator")
+    share(owner, code, standard, "reviewer")
+    share(owner, code, curator, "owner")
+    may_decide = sorted([owner.email, cast["reviewer"].email])
+
+    dataset = client.get(f"/api/datasets/{code}", headers=owner.headers).get_json()
+    assert sorted(a["email"] for a in dataset["approvers"]) == may_decide
+    request_code = ask(cast["researcher"], code).get_json()["code"]
+    (to, _message), = smtp.wait_for(1)
+    assert to == may_decide
+    read = client.get(f"/api/requests/{request_code}", headers=owner.headers).get_json()
+    approvers = read["dictionaries"][0]["dataset"]["approvers"]
+    assert sorted(a["email"] for a in approvers) == may_decide
+    # What they were left out for: they cannot decide.
+    assert action(client, standard, request_code, "approve", reason="x").status_code == 403
+    assert action(client, curator, request_code, "approve", reason="x").status_code == 403
