@@ -537,19 +537,39 @@ def test_about_works_anonymously(client):
 
 def test_about_shows_the_user_and_token(client, make_user, make_token):
     uuid = make_user("standard", email="erin@example.org")
-    headers = bearer(make_token(uuid))
+    valid_to = (datetime.now(timezone.utc) + timedelta(days=10)).replace(microsecond=0)
+    headers = bearer(make_token(uuid, valid_to=valid_to))
     token_id = client.get("/api/user", headers=headers).get_json()["token_id"]
     body = client.get("/api/auth/about", headers=headers).get_json()
     assert body["authenticated_via"] == "token" and body["token_id"] == token_id
     assert isinstance(token_id, int)
     assert body["user"]["uuid"] == uuid and body["user"]["email"] == "erin@example.org"
+    assert _time(body["expires_at"]) == valid_to
 
 
-def test_about_shows_a_session(client, alice):
-    body = client.get("/api/auth/about", headers=bearer(session_token(client))).get_json()
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_about_shows_a_session_and_when_its_token_expires(make_app, alice):
+    client = make_app({"AUTH_SESSION_MINUTES": 30}).test_client()
+    before = datetime.now(timezone.utc)
+    token = session_token(client)
+    body = client.get("/api/auth/about", headers=bearer(token)).get_json()
     assert body["authenticated_via"] == "session"
     assert body["user"]["uuid"] == alice
     assert isinstance(body["session_id"], int) and body["token_id"] is None
+    expires = _time(body["expires_at"])
+    assert before + timedelta(minutes=30) - timedelta(seconds=1) <= expires
+    assert expires <= datetime.now(timezone.utc) + timedelta(minutes=30)
+    time.sleep(0.01)
+    fresh = client.post("/api/auth/refresh", headers=bearer(token)).get_json()["access_token"]
+    later = client.get("/api/auth/about", headers=bearer(fresh)).get_json()["expires_at"]
+    assert _time(later) > expires
+
+
+def test_about_anonymously_has_no_expiry(client):
+    assert client.get("/api/auth/about").get_json()["expires_at"] is None
 
 
 def test_about_with_a_bad_token_is_401(client):

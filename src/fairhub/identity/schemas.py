@@ -208,6 +208,9 @@ class AboutSchema(ma.Schema):
                                                                "`anonymous`."})
     session_id = fields.Integer(allow_none=True)
     token_id = fields.Integer(allow_none=True)
+    expires_at = Timestamp(allow_none=True, metadata={
+        "description": "When this request's credential stops working: the session access "
+                       "token's expiry, or the API token's `valid_to`; null for anonymous."})
 
 
 class ValidTo(Timestamp):

@@ -1,6 +1,8 @@
 """Routes for session access tokens (``/api/auth``)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, url_for
 from flask.views import MethodView
 
@@ -9,7 +11,7 @@ from fairhub.auth import client_ip, current_actor
 from fairhub.db import db
 from fairhub.errors import BadRequest
 from fairhub.identity import sessions
-from fairhub.identity.models import AuthSession
+from fairhub.identity.models import ApiToken, AuthSession
 from fairhub.identity.schemas import AboutSchema, AccessTokenSchema, LoginSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sessions.")
@@ -68,4 +70,16 @@ class About(MethodView):
             "authenticated_via": actor.via,
             "session_id": actor.session_id,
             "token_id": actor.token_id,
+            "expires_at": _credential_expiry(actor),
         }
+
+
+def _credential_expiry(actor) -> datetime | None:
+    """When the credential of ``actor``'s request stops working: its session's end, or its
+    API token's ``valid_to`` (or the time it was expired)."""
+    if actor.session_id is not None:
+        return db.session.get(AuthSession, actor.session_id).expires_at
+    if actor.token_id is not None:
+        token = db.session.get(ApiToken, actor.token_id)
+        return min(filter(None, (token.valid_to, token.expired_at)))
+    return None
