@@ -152,9 +152,15 @@ def _option_name(value: Any) -> None:
         raise ma.ValidationError("Must be 1 to 500 characters long.")
 
 
+_OPTION_NAME_DOC = {
+    "description": "The value as it appears in the table: a string or a number.",
+    "oneOf": [{"type": "string", "minLength": 1, "maxLength": 500}, {"type": "number"}]}
+
+
 class LookupOptionSchema(ma.Schema):
-    name = ma.fields.Raw(required=True, validate=_option_name,
-                         metadata={"description": "A string or a number."})
+    """One value a field with this lookup may take, and what it means."""
+
+    name = ma.fields.Raw(required=True, validate=_option_name, metadata=_OPTION_NAME_DOC)
     description = _text(2000, allow_none=True, load_default=None)
 
 
@@ -172,8 +178,25 @@ class LookupSchema(FastSchema):
             raise ma.ValidationError("Option names must be distinct.")
 
 
+_OPTIONS_DOC = {"type": "array", "items": {
+    "type": "object", "required": ["name"], "additionalProperties": False,
+    "properties": {"name": _OPTION_NAME_DOC,
+                   "description": {"type": "string", "maxLength": 2000, "nullable": True}}}}
+
+
 class LookupField(ma.fields.Field):
     """A lookup in either accepted form: a list of options, or ``{"type", "options"}``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={
+            "description": 'A list of options `[{"name", "description"}]`, or `{"type", '
+                           '"options"}` with the type of the fields using it; answers always '
+                           "use the second form.",
+            "oneOf": [_OPTIONS_DOC, {
+                "type": "object", "required": ["options"], "additionalProperties": False,
+                "properties": {"type": {"type": "string", "enum": list(FIELD_TYPES),
+                                        "nullable": True},
+                               "options": _OPTIONS_DOC}}]}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, list):
@@ -370,9 +393,14 @@ class FieldOutSchema(FieldSchema):
     type = ma.fields.String(required=True)
 
 
+class LookupOptionOutSchema(ma.Schema):
+    name = ma.fields.Raw(required=True, metadata=_OPTION_NAME_DOC)
+    description = ma.fields.String(allow_none=True, required=True)
+
+
 class LookupOutSchema(ma.Schema):
     type = ma.fields.String(required=True)
-    options = ma.fields.List(ma.fields.Dict(), required=True)
+    options = ma.fields.Nested(LookupOptionOutSchema, many=True, required=True)
 
 
 class DictionarySchema(ma.Schema):

@@ -394,3 +394,28 @@ def test_a_patch_cannot_change_the_code_through_catalogue_id(app):
     other = manager.patch("/api/datasets/keep", json={"catalogue": {"id": "other"}})
     assert other.status_code == 422
     assert other.json["error"]["details"]["json"]["catalogue"]["id"]
+
+
+def test_the_openapi_document_describes_both_lookup_forms(client, example):
+    """A client generated from the document sends what the API takes, in either lookup form,
+    and reads options as ``{name, description}``."""
+    from openapi_schema_validator import OAS30Validator
+
+    document = client.get("/api/openapi.json").get_json()
+
+    def validator(name: str) -> OAS30Validator:
+        return OAS30Validator({**document["components"]["schemas"][name],
+                               "components": document["components"]})
+
+    create = example("dataset-create")
+    lookups = [d["lookups"] for d in create["dictionaries"] if d.get("lookups")]
+    forms = {type(value).__name__ for lookup in lookups for value in lookup.values()}
+    assert forms == {"list", "dict"}  # the example holds both forms
+    validator("DatasetCreate").validate(create)
+    for bad in ({"SEX": [{"description": "no name"}]}, {"SEX": {"type": "colour", "options": []}},
+                {"SEX": [{"name": True}]}, {"SEX": "F,M"}):
+        assert not validator("DictionaryPatch").is_valid({"lookups": bad}), bad
+    option = document["components"]["schemas"]["LookupOptionOut"]
+    assert set(option["required"]) == {"name", "description"}
+    assert "string" in str(option["properties"]["name"]) and "number" in str(
+        option["properties"]["name"])
