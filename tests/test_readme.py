@@ -48,3 +48,14 @@ def test_the_role_matrices_match_the_permissions(make_app):
         for name, cells in rows:
             marks = [cell.strip() == "✓" for cell in cells.split("|")]
             assert marks == [name in managed_permissions(role) for role in header], name
+
+
+def test_the_license_file_is_the_one_the_package_declares():
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    words = (root / "LICENSE").read_text().split()
+    assert words[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "Apache-2.0" in README and "LICENSE" in README
