@@ -114,6 +114,58 @@ def test_settings_change_who_sees_and_downloads(client, upload, dataset, people)
                               headers=people["owner"]), 422)
 
 
+def _attachment(client, upload, dataset, manager, content, name, viewing):
+    """Upload an attachment to ``dataset`` and set its viewing; its id."""
+    file_id = upload(f"/api/files/datasets/{dataset}/attachments", content, name)["id"]
+    changed = client.patch(f"/api/files/{file_id}", json={"viewing": viewing}, headers=manager)
+    assert changed.status_code == 200, changed.get_json()
+    return file_id
+
+
+def test_observers_download_what_is_downloadable(client, upload, dataset, manager,
+                                                 auth_headers):
+    observer = auth_headers("observer")
+    content = bytes(range(256)) * 3
+    shared = _attachment(client, upload, dataset, manager, content, "d.bin", "downloadable")
+    shown = _attachment(client, upload, dataset, manager, b"view only", "v.txt", "viewable")
+    hidden = _attachment(client, upload, dataset, manager, b"secret", "h.txt", "hidden")
+    got = client.get(f"/api/files/{shared}/content", headers=observer)
+    assert got.status_code == 200, got.get_json()
+    assert got.data == content
+    part = client.get(f"/api/files/{shared}/content", headers={**observer, "Range": "bytes=2-5"})
+    assert part.status_code == 206 and part.data == content[2:6]
+    assert client.get(f"/api/files/{shown}", headers=observer).status_code == 200
+    assert "not downloaded" in assert_error(
+        client.get(f"/api/files/{shown}/content", headers=observer), 403)["message"]
+    assert_error(client.get(f"/api/files/{hidden}", headers=observer), 404)
+    assert_error(client.get(f"/api/files/{hidden}/content", headers=observer), 404)
+    assert listed(client, dataset, observer) == ["d.bin", "v.txt"]
+    # Observers read and download; they change nothing.
+    assert_error(client.patch(f"/api/files/{shared}", json={"viewing": "hidden"},
+                              headers=observer), 403)
+    assert_error(client.delete(f"/api/files/{shared}", headers=observer), 403)
+    downloads = client.get("/api/audit?type=file&action=download",
+                           headers=auth_headers("data-steward")).get_json()["items"]
+    assert [(e["target"]["code"], e["actor"]["email"].split("-")[0]) for e in downloads] == [
+        (str(shared), "observer")] * 2
+
+
+@pytest.mark.parametrize("files_config", [{"PUBLIC_MODE": True}])
+def test_guests_see_public_files_but_do_not_download(client, upload, make_dataset, manager):
+    """Guests see public datasets (API contract, section 2); downloading is for signed-in
+    callers from observers up."""
+    public = make_dataset("public")
+    file_id = _attachment(client, upload, public, manager, b"open", "o.txt", "downloadable")
+    assert listed(client, public, {}) == ["o.txt"]
+    assert client.get(f"/api/files/{file_id}").get_json()["viewing"] == "downloadable"
+    # Without the permission an anonymous caller is asked to sign in, as on every route.
+    assert_error(client.get(f"/api/files/{file_id}/content"), 401, "unauthorized")
+    internal = make_dataset("internal")
+    other = _attachment(client, upload, internal, manager, b"in", "i.txt", "downloadable")
+    assert_error(client.get(f"/api/files/{other}"), 404)
+    assert_error(client.get(f"/api/files/{other}/content"), 401)
+
+
 def test_downloads_stream_ranges_safely(client, upload, dataset, manager):
     content = bytes(range(256)) * 4
     answer = upload(f"/api/files/datasets/{dataset}/attachments", content,
