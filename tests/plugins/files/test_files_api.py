@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import zlib
 from datetime import timedelta
 
 import pytest
-from .support import TUS, metadata
+from .support import TUS, dates_of_downloads, metadata
 
 from fairhub import db, utcnow
 from fairhub.testing import assert_error, bearer
@@ -186,6 +187,27 @@ def test_downloads_stream_ranges_safely(client, upload, dataset, manager):
     tail = client.get(url, headers={**manager, "Range": "bytes=-5"})
     assert tail.status_code == 206 and tail.data == content[-5:]
     assert client.get(url, headers={**manager, "Range": "bytes=5000-"}).status_code == 416
+
+
+@pytest.fixture
+def dev_server(app):
+    """The app served over a socket by the server `fairhub serve` runs (werkzeug's); its URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_a_download_carries_one_date_header(upload, dataset, manager, dev_server):
+    """The HTTP server writes Date: werkzeug's would send the application's as a second one."""
+    data = bytes(range(256)) * 4
+    answer = upload(f"/api/files/datasets/{dataset}/attachments", data, "d.bin")
+    dates_of_downloads(dev_server, f"/api/files/{answer['id']}/content", manager, data,
+                       f'"{answer["sha256"]}"')
 
 
 def test_uploads_and_downloads_are_audited(client, upload, dataset, manager, auth_headers):
