@@ -36,7 +36,8 @@ def load_table(file_id: int) -> None:
     try:
         result = TableStore.from_app(app).load_csv(
             table_name(dictionary.code), dictionary.fields,
-            storage_for(app).path(upload.storage_key))
+            storage_for(app).path(upload.storage_key), lookups=dictionary.lookups,
+            strict_lookups=app.config["FILES_TABLES_STRICT_LOOKUPS"])
     except LoadFailed as failed:
         outcome = {"status": "failed", "report": {"error": {
             "message": failed.message, "row": failed.row, "line": failed.line,
@@ -49,7 +50,7 @@ def load_table(file_id: int) -> None:
     else:
         outcome = {"status": "complete", "rows": result.rows, "report": {
             "columns": result.columns, "missing": result.missing, "widened": result.widened,
-            "error": None}}
+            "outside_lookups": result.outside_lookups, "error": None}}
     _record(upload, dictionary, outcome)
 
 

@@ -9,7 +9,7 @@ PERMISSIONS = [
     Permission("files/read", "See the files of datasets I may see (hidden ones only on "
                "datasets I manage).", ("guest",)),
     Permission("files/download", "Download the downloadable files of datasets I may see.",
-               ("standard",)),
+               ("observer",)),
     Permission("files/upload", "Upload attachments, data files and table data to datasets I "
                "edit, and follow my uploads.", ("data-manager",)),
     Permission("files/update", "Change the viewing and transfer settings of files of "

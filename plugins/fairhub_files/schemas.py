@@ -18,12 +18,36 @@ class LoadErrorSchema(ma.Schema):
     value = ma.fields.String(allow_none=True)
 
 
+class OutsideValueSchema(ma.Schema):
+    value = ma.fields.String(required=True, metadata={
+        "description": "The value as its first row writes it."})
+    count = ma.fields.Integer(required=True, metadata={"description": "Cells holding it."})
+    rows = ma.fields.List(ma.fields.Integer(), required=True, metadata={
+        "description": "Its first data rows (at most 10), 1 being the first after the header."})
+    lines = ma.fields.List(ma.fields.Integer(), required=True, metadata={
+        "description": "The file's lines where those rows start."})
+
+
+class OutsideLookupSchema(ma.Schema):
+    lookup = ma.fields.String(required=True, metadata={
+        "description": "The lookup the column's field names."})
+    count = ma.fields.Integer(required=True, metadata={
+        "description": "Cells of the column that are not options of the lookup."})
+    values = ma.fields.Nested(OutsideValueSchema, many=True, required=True, metadata={
+        "description": "The first 10 distinct such values, in the order met."})
+    more_values = ma.fields.Boolean(required=True, metadata={
+        "description": "Whether other such values were left out."})
+
+
 class LoadReportSchema(ma.Schema):
     columns = ma.fields.List(ma.fields.String(), metadata={"description": "Columns loaded."})
     missing = ma.fields.List(ma.fields.String(), metadata={
         "description": "Dictionary fields the file lacks, loaded as NULL."})
     widened = ma.fields.Dict(ma.fields.String(), ma.fields.String(), metadata={
         "description": "Columns whose values needed a wider type, and that type."})
+    outside_lookups = ma.fields.Dict(ma.fields.String(), ma.fields.Nested(OutsideLookupSchema),
+                                     metadata={"description": "Columns holding values that are "
+                                               "not options of their field's lookup."})
     error = ma.fields.Nested(LoadErrorSchema, allow_none=True)
 
 

@@ -25,6 +25,9 @@ How :meth:`TableStore.load_csv` reads a file (the API contract, section 7):
   column takes date-times as ``datetime``. Any other misfit fails the load with
   :class:`LoadFailed` naming the row (data rows count from 1 after the header; the message
   gives the file's line as well), the column and the value.
+- A field whose ``constraints`` names a lookup takes that lookup's options (see
+  :mod:`.lookups`): other values are reported in :attr:`LoadResult.outside_lookups`, or fail
+  the load when ``strict_lookups`` is on.
 
 A load streams the file in batches, converting each cell with a function chosen once per
 column, into a staging table that replaces the old table in the same transaction: a failed
@@ -51,6 +54,8 @@ from sqlalchemy.pool import NullPool
 
 from fairhub import Setting
 
+from .lookups import LookupCheck, options_of
+
 TABLE_SETTINGS = [
     Setting("FILES_TABLES_URL", None,
             "Database of the loaded tables; default a SQLite file `tables.db` in the instance "
@@ -62,6 +67,9 @@ TABLE_SETTINGS = [
             "of the tables. On PostgreSQL, a role that may only SELECT makes a hard boundary."),
     Setting("FILES_TABLES_BATCH_ROWS", 20000,
             "Rows a load converts and writes at a time, and between two progress reports."),
+    Setting("FILES_TABLES_STRICT_LOOKUPS", False,
+            "Fail a load whose file holds a value that is not an option of its field's lookup, "
+            "instead of loading it and reporting it."),
 ]
 
 FIELD_TYPES = ("boolean", "date", "datetime", "decimal", "integer", "text", "time")
@@ -88,13 +96,15 @@ _I64 = 1 << 63
 @dataclass
 class LoadResult:
     """What a load did: the rows loaded, the table's columns (the dictionary's fields, in its
-    order), the fields the file lacked (loaded as NULL) and the columns widened, with their
-    new types."""
+    order), the fields the file lacked (loaded as NULL), the columns widened, with their
+    new types, and the columns holding values outside their lookup (see
+    :meth:`.lookups.LookupCheck.report`)."""
 
     rows: int
     columns: list[str]
     missing: list[str] = field(default_factory=list)
     widened: dict[str, str] = field(default_factory=dict)
+    outside_lookups: dict[str, dict] = field(default_factory=dict)
 
 
 class LoadFailed(Exception):
@@ -268,6 +278,17 @@ def _field_types(fields: list[dict]) -> dict[str, str]:
     return types
 
 
+def _constrained(fields: list[dict], types: dict[str, str],
+                 lookups: dict) -> dict[str, tuple[str, list]]:
+    """``{field: (lookup, options)}`` for the fields whose constraints name a lookup."""
+    found = {}
+    for item in fields:
+        lookup = item.get("constraints")
+        if lookup is not None and lookup in lookups and types[item["name"]] != "boolean":
+            found[item["name"]] = (lookup, options_of(lookups[lookup]))
+    return found
+
+
 def _listed(names: list[str], most: int = 10) -> str:
     shown = ", ".join(repr(name) for name in names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
@@ -309,8 +330,10 @@ class _Cells:
     """
 
     def __init__(self, columns: list[str], types: dict[str, str], backend: str,
-                 path: Path) -> None:
+                 path: Path, lookups: list[LookupCheck] | None = None,
+                 strict_lookups: bool = False) -> None:
         self.names, self.path = columns, path
+        self.lookups, self.strict_lookups = lookups or [], strict_lookups
         self.kinds = [types[name] for name in columns]
         self.converters = {**CONVERTERS, "decimal": _numeric, "datetime": _timestamp} \
             if backend == "postgresql" else CONVERTERS
@@ -373,9 +396,39 @@ class _Cells:
                    kind == "text" else f"{_shown(cell)!r} is not {EXPECTED[kind]}.")
         raise self._failure(row, self.names[index], cell, problem)
 
+    def check_lookups(self, batch: list[list], first_row: int) -> None:
+        """Note the cells of ``batch`` (data rows from ``first_row``) outside their lookups, or
+        fail at the first one when lookups are strict."""
+        first: tuple[int, LookupCheck] | None = None
+        for check in self.lookups:
+            bad = check.outside(batch)
+            if not bad:
+                continue
+            if not self.strict_lookups:
+                check.note(batch, bad, first_row)
+                continue
+            position = check.first(batch, bad)
+            if first is None or position < first[0]:
+                first = (position, check)
+        if first is not None:
+            row, check = first_row + first[0], first[1]
+            line, record = _locate(self.path, {row})[0][row]
+            value = record[check.index]
+            raise self._failure(row, check.column, value, (
+                f"{_shown(value)!r} is not an option of the lookup {check.lookup!r} "
+                f"({_listed(check.names)})."), line)
+
+    def lookup_report(self) -> dict[str, dict]:
+        """What :meth:`check_lookups` noted, per column."""
+        noted = [check for check in self.lookups if check.count]
+        if not noted:
+            return {}
+        located = _locate(self.path, set().union(*(check.rows() for check in noted)))[0]
+        return {check.column: check.report(located, _shown) for check in noted}
+
     def _failure(self, row: int, column: str | None, value: str | None,
-                 problem: str) -> LoadFailed:
-        line = _start_line(self.path, row)
+                 problem: str, line: int | None = None) -> LoadFailed:
+        line = line or _start_line(self.path, row)
         where = f"Row {row} (line {line} of the file)"
         where += f", column {column!r}: " if column else " "
         return LoadFailed(where + problem, row=row, column=column, value=value, line=line)
@@ -383,16 +436,27 @@ class _Cells:
 
 def _start_line(path: Path, row: int) -> int:
     """The line of ``path`` where data row ``row`` starts (read again: only for errors)."""
+    found, last_line = _locate(path, {row})
+    return found[row][0] if row in found else last_line
+
+
+def _locate(path: Path, rows: set[int]) -> tuple[dict[int, tuple[int, list[str]]], int]:
+    """The line of ``path`` where each data row of ``rows`` starts with its cells, and the
+    last line read (the file is read again: only for reports and errors)."""
+    found: dict[int, tuple[int, list[str]]] = {}
+    last = max(rows, default=0)
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, strict=True)
         seen, previous = -1, 0  # the header is row 0
         for record in reader:
             if record:
                 seen += 1
-                if seen == row:
-                    return previous + 1
+                if seen in rows:
+                    found[seen] = (previous + 1, record)
+                    if seen == last:
+                        break
             previous = reader.line_num
-    return previous
+    return found, previous
 
 
 def _first_bad_line(path: Path) -> int:
@@ -457,19 +521,24 @@ class TableStore:
             else quote_name(table)
 
     def load_csv(self, table: str, fields: list[dict], path: str | Path,
-                 progress: Callable[[int], None] | None = None) -> LoadResult:
+                 progress: Callable[[int], None] | None = None, lookups: dict | None = None,
+                 strict_lookups: bool = False) -> LoadResult:
         """Replace ``table`` with the CSV file at ``path``, typed by the dictionary ``fields``.
 
+        A field whose ``constraints`` names one of the dictionary's ``lookups`` is checked
+        against it: cells outside it are reported, or with ``strict_lookups`` fail the load.
         ``progress(rows)`` is called after each batch written. Raises :class:`LoadFailed` when
         the file cannot be loaded as it is; the table is then as it was before.
         """
         _check_table(table)
         types = _field_types(fields)
         path = Path(path)
+        constrained = _constrained(fields, types, lookups or {})
         with self._sqlite_turn or nullcontext(), _fewer_collections(), \
                 open(path, encoding="utf-8-sig", newline="") as handle:
             try:
-                return self._load(table, types, handle, path, progress)
+                return self._load(table, types, handle, path, progress, constrained,
+                                  strict_lookups)
             except UnicodeDecodeError:
                 line = _first_bad_line(path)
                 raise LoadFailed(f"The file is not UTF-8 text: line {line} holds bytes that "
@@ -477,7 +546,8 @@ class TableStore:
                                  line=line) from None
 
     def _load(self, table: str, types: dict[str, str], handle: TextIO, path: Path,
-              progress: Callable[[int], None] | None) -> LoadResult:
+              progress: Callable[[int], None] | None, constrained: dict[str, tuple[str, list]],
+              strict_lookups: bool) -> LoadResult:
         reader = csv.reader(handle, strict=True)
         try:
             header = next((record for record in reader if record), None)
@@ -488,7 +558,10 @@ class TableStore:
             raise LoadFailed("The file is empty: a CSV file needs a header row naming its "
                              "columns.")
         columns, missing = _match_header(header, types, reader.line_num)
-        cells = _Cells(columns, types, self.backend, path)
+        checks = [LookupCheck(index, name, constrained[name][0], types[name],
+                              constrained[name][1])
+                  for index, name in enumerate(columns) if name in constrained]
+        cells = _Cells(columns, types, self.backend, path, checks, strict_lookups)
         writer = (_SqliteLoad if self.backend == "sqlite" else _PostgresLoad)(
             self, table, types, columns)
         try:
@@ -499,7 +572,7 @@ class TableStore:
             writer.abort()
             raise
         return LoadResult(rows=rows, columns=list(types), missing=missing,
-                          widened=dict(cells.widened))
+                          widened=dict(cells.widened), outside_lookups=cells.lookup_report())
 
     def _copy(self, reader, cells: _Cells, writer,
               progress: Callable[[int], None] | None) -> int:
@@ -525,6 +598,8 @@ class TableStore:
     @staticmethod
     def _write(writer, cells: _Cells, batch: list, done: int,
                progress: Callable[[int], None] | None) -> int:
+        if cells.lookups:
+            cells.check_lookups(batch, done + 1)
         widenings, cells.new_widenings = cells.new_widenings, []
         writer.write(batch, widenings)
         done += len(batch)

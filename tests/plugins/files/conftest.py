@@ -16,9 +16,15 @@ def fairhub_plugins():
 
 
 @pytest.fixture
-def files_app(make_app):
+def files_config():
+    """Settings of this test's app beyond the defaults; parametrize it to change them."""
+    return {}
+
+
+@pytest.fixture
+def files_app(make_app, files_config):
     """An app with the files plugin whose background jobs run in the app's own process."""
-    return make_app({"FILES_TABLES_SCHEMA": f"tables_{uuid.uuid4().hex[:10]}"})
+    return make_app({"FILES_TABLES_SCHEMA": f"tables_{uuid.uuid4().hex[:10]}", **files_config})
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import zlib
 from datetime import timedelta
 
 import pytest
-from .support import TUS, metadata
+from .support import TUS, dates_of_downloads, metadata
 
 from fairhub import db, utcnow
 from fairhub.testing import assert_error, bearer
@@ -114,6 +115,58 @@ def test_settings_change_who_sees_and_downloads(client, upload, dataset, people)
                               headers=people["owner"]), 422)
 
 
+def _attachment(client, upload, dataset, manager, content, name, viewing):
+    """Upload an attachment to ``dataset`` and set its viewing; its id."""
+    file_id = upload(f"/api/files/datasets/{dataset}/attachments", content, name)["id"]
+    changed = client.patch(f"/api/files/{file_id}", json={"viewing": viewing}, headers=manager)
+    assert changed.status_code == 200, changed.get_json()
+    return file_id
+
+
+def test_observers_download_what_is_downloadable(client, upload, dataset, manager,
+                                                 auth_headers):
+    observer = auth_headers("observer")
+    content = bytes(range(256)) * 3
+    shared = _attachment(client, upload, dataset, manager, content, "d.bin", "downloadable")
+    shown = _attachment(client, upload, dataset, manager, b"view only", "v.txt", "viewable")
+    hidden = _attachment(client, upload, dataset, manager, b"secret", "h.txt", "hidden")
+    got = client.get(f"/api/files/{shared}/content", headers=observer)
+    assert got.status_code == 200, got.get_json()
+    assert got.data == content
+    part = client.get(f"/api/files/{shared}/content", headers={**observer, "Range": "bytes=2-5"})
+    assert part.status_code == 206 and part.data == content[2:6]
+    assert client.get(f"/api/files/{shown}", headers=observer).status_code == 200
+    assert "not downloaded" in assert_error(
+        client.get(f"/api/files/{shown}/content", headers=observer), 403)["message"]
+    assert_error(client.get(f"/api/files/{hidden}", headers=observer), 404)
+    assert_error(client.get(f"/api/files/{hidden}/content", headers=observer), 404)
+    assert listed(client, dataset, observer) == ["d.bin", "v.txt"]
+    # Observers read and download; they change nothing.
+    assert_error(client.patch(f"/api/files/{shared}", json={"viewing": "hidden"},
+                              headers=observer), 403)
+    assert_error(client.delete(f"/api/files/{shared}", headers=observer), 403)
+    downloads = client.get("/api/audit?type=file&action=download",
+                           headers=auth_headers("data-steward")).get_json()["items"]
+    assert [(e["target"]["code"], e["actor"]["email"].split("-")[0]) for e in downloads] == [
+        (str(shared), "observer")] * 2
+
+
+@pytest.mark.parametrize("files_config", [{"PUBLIC_MODE": True}])
+def test_guests_see_public_files_but_do_not_download(client, upload, make_dataset, manager):
+    """Guests see public datasets (API contract, section 2); downloading is for signed-in
+    callers from observers up."""
+    public = make_dataset("public")
+    file_id = _attachment(client, upload, public, manager, b"open", "o.txt", "downloadable")
+    assert listed(client, public, {}) == ["o.txt"]
+    assert client.get(f"/api/files/{file_id}").get_json()["viewing"] == "downloadable"
+    # Without the permission an anonymous caller is asked to sign in, as on every route.
+    assert_error(client.get(f"/api/files/{file_id}/content"), 401, "unauthorized")
+    internal = make_dataset("internal")
+    other = _attachment(client, upload, internal, manager, b"in", "i.txt", "downloadable")
+    assert_error(client.get(f"/api/files/{other}"), 404)
+    assert_error(client.get(f"/api/files/{other}/content"), 401)
+
+
 def test_downloads_stream_ranges_safely(client, upload, dataset, manager):
     content = bytes(range(256)) * 4
     answer = upload(f"/api/files/datasets/{dataset}/attachments", content,
@@ -134,6 +187,27 @@ def test_downloads_stream_ranges_safely(client, upload, dataset, manager):
     tail = client.get(url, headers={**manager, "Range": "bytes=-5"})
     assert tail.status_code == 206 and tail.data == content[-5:]
     assert client.get(url, headers={**manager, "Range": "bytes=5000-"}).status_code == 416
+
+
+@pytest.fixture
+def dev_server(app):
+    """The app served over a socket by the server `fairhub serve` runs (werkzeug's); its URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_a_download_carries_one_date_header(upload, dataset, manager, dev_server):
+    """The HTTP server writes Date: werkzeug's would send the application's as a second one."""
+    data = bytes(range(256)) * 4
+    answer = upload(f"/api/files/datasets/{dataset}/attachments", data, "d.bin")
+    dates_of_downloads(dev_server, f"/api/files/{answer['id']}/content", manager, data,
+                       f'"{answer["sha256"]}"')
 
 
 def test_uploads_and_downloads_are_audited(client, upload, dataset, manager, auth_headers):

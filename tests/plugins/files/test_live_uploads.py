@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from .support import EXAMPLES
+from .support import EXAMPLES, dates_of_downloads
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
@@ -71,6 +71,18 @@ def test_tuspy_uploads_to_each_creation_url(server):
                                     timeout=60)
             assert download.status_code == 200 and download.content == data
     _loads_a_dictionary_table(base, auth, code)
+
+
+def test_a_download_carries_one_date_header(server):
+    """gunicorn writes Date itself, and sends one whatever the application adds."""
+    base, auth, code = server
+    data = content(1000, seed=4)
+    uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "d.bin"})
+    uploader.upload()
+    answer = finished(base, auth, uploader.url)
+    dates_of_downloads(base, f"/api/files/{answer['id']}/content", auth, data,
+                       f'"{answer["sha256"]}"')
 
 
 def _workers(port: int) -> list[int]:

@@ -172,3 +172,47 @@ def test_cleanup_queues_a_lost_load_again(manager, dataset, participants, upload
     assert cleanup.clean(app)["requeued"] == 1
     assert settle(client, manager, started["upload_id"])["status"] == "complete"
     assert cleanup.clean(app)["requeued"] == 0
+
+
+LOOKUP_CSV = ("participant_id,sex,age\n"
+              "1,Female,30\n"
+              "2,female,31\n"
+              '3,"Un\nknown",32\n'
+              "4,,33\n"
+              "5,Male,34\n"
+              "6,female,35\n")
+
+
+def test_values_outside_a_lookup_are_loaded_and_reported(app, client, manager, participants,
+                                                         upload):
+    done = settle(client, manager, upload(f"/api/files/dictionaries/{participants}/data",
+                                          LOOKUP_CSV.encode(), "l.csv")["upload_id"])
+    assert done["status"] == "complete", done
+    assert done["rows"] == 6
+    assert done["report"]["outside_lookups"] == {"sex": {
+        "lookup": "SEX", "count": 3, "more_values": False, "values": [
+            {"value": "female", "count": 2, "rows": [2, 6], "lines": [3, 8]},
+            {"value": "Un\nknown", "count": 1, "rows": [3], "lines": [4]}]}}
+    assert [r[1] for r in rows(app, participants)] == [
+        "Female", "female", "Un\nknown", None, "Male", "female"]
+    clean = settle(client, manager, upload(f"/api/files/dictionaries/{participants}/data",
+                                           CSV.encode().replace(b"Male, tall", b"Male"),
+                                           "p.csv")["upload_id"])
+    assert clean["status"] == "complete" and clean["report"]["outside_lookups"] == {}
+
+
+@pytest.mark.parametrize("files_config", [{"FILES_TABLES_STRICT_LOOKUPS": True}])
+def test_strict_lookups_fail_the_load_and_keep_the_table(app, client, manager, participants,
+                                                         upload):
+    url = f"/api/files/dictionaries/{participants}/data"
+    first = settle(client, manager, upload(url, b"participant_id,sex\n1,Female\n2,Male\n",
+                                           "ok.csv")["upload_id"])
+    assert first["status"] == "complete", first
+    before = rows(app, participants)
+    failed = settle(client, manager, upload(url, LOOKUP_CSV.encode(), "l.csv")["upload_id"])
+    assert failed["status"] == "failed" and failed["rows"] is None
+    assert failed["report"] == {"error": {
+        "message": "Row 2 (line 3 of the file), column 'sex': 'female' is not an option of "
+                   "the lookup 'SEX' ('Female', 'Male').",
+        "row": 2, "line": 3, "column": "sex", "value": "female"}}
+    assert rows(app, participants) == before

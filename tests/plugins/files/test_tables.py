@@ -98,9 +98,9 @@ def tables_of(store: TableStore) -> set[str]:
         return set(connection.execute(text(sql), {"s": store.schema}).scalars())
 
 
-def failure(store, table, fields, path) -> LoadFailed:
+def failure(store, table, fields, path, **options) -> LoadFailed:
     with pytest.raises(LoadFailed) as caught:
-        store.load_csv(table, fields, path)
+        store.load_csv(table, fields, path, **options)
     return caught.value
 
 
@@ -197,6 +197,94 @@ def test_an_integer_beyond_64_bits_widens_to_decimal(store, csv_file):
     result = store.load_csv("ages", AGES, csv_file("id,age\n1,5\n2,9223372036854775808\n"))
     assert result.widened == {"age": "decimal"}
     assert read(store, "ages")[1] == (2, 9223372036854775808.0)
+
+
+# Lookups
+
+
+TYPED_LOOKUPS = {
+    "n": [{"name": 1}, {"name": "2"}],
+    "x": {"type": "decimal", "options": [{"name": "2.5"}, {"name": 3}, {"name": 0.1}]},
+    "d": {"type": "date", "options": [{"name": "2024-03-02"}]},
+    "t": {"type": "datetime", "options": [{"name": "2024-03-02T10:00:00+01:00"}]},
+    "h": {"type": "time", "options": [{"name": "08:30"}]},
+    "s": {"type": "text", "options": [{"name": "F"}, {"name": "M"}]},
+}
+TYPED_FIELDS = [{"name": "id", "type": "integer"}] + [
+    {"name": name, "type": kind, "constraints": name} for name, kind in (
+        ("n", "integer"), ("x", "decimal"), ("d", "date"), ("t", "datetime"), ("h", "time"),
+        ("s", "text"))]
+
+
+def test_lookup_options_match_values_as_their_column_types_them(store, csv_file):
+    # Every cell here is an option, written another way, or NULL.
+    path = csv_file("id,n,x,d,t,h,s\n"
+                    "1,1,2.5,2024-03-02,2024-03-02 09:00:00,08:30,F\n"
+                    "2,01,2.50,2024-03-02,2024-03-02T09:00,08:30:00,M\n"
+                    "3, +2 ,3.0,,2024-03-02T10:00:00+01:00, ,\n"
+                    "4,2,0.1,2024-03-02,2024-03-02T09:00:00Z,08:30:00.000,F\n")
+    result = store.load_csv("typed", TYPED_FIELDS, path, lookups=TYPED_LOOKUPS)
+    assert (result.rows, result.outside_lookups) == (4, {})
+    path = csv_file("id,n,x,d,t,h,s\n"
+                    "1,3,2.4,2024-03-03,2024-03-02T10:00:00Z,08:31,f\n"
+                    "2,2,3e0,2024-03-02, ,08:30, F\n")
+    result = store.load_csv("typed", TYPED_FIELDS, path, lookups=TYPED_LOOKUPS)
+    outside = {column: [v["value"] for v in found["values"]]
+               for column, found in result.outside_lookups.items()}
+    assert outside == {"n": ["3"], "x": ["2.4"], "d": ["2024-03-03"],
+                       "t": ["2024-03-02T10:00:00Z"], "h": ["08:31"], "s": ["f", " F"]}
+    assert result.rows == 2 and read(store, "typed")[0][1] == 3  # reported, and loaded
+
+
+def test_a_column_widened_from_integer_compares_its_decimals(store, csv_file):
+    fields = [{"name": "id", "type": "integer"},
+              {"name": "n", "type": "integer", "constraints": "N"}]
+    result = store.load_csv("wide", fields, csv_file("id,n\n1,1\n2,1.0\n3,1.5\n"),
+                            lookups={"N": [{"name": 1}]})
+    assert result.widened == {"n": "decimal"}
+    assert result.outside_lookups["n"]["values"] == [
+        {"value": "1.5", "count": 1, "rows": [3], "lines": [4]}]
+
+
+def test_values_outside_a_lookup_are_reported_within_bounds(store, csv_file):
+    fields = [{"name": "id", "type": "integer"},
+              {"name": "sex", "type": "text", "constraints": "SEX"},
+              {"name": "note", "type": "text"}]
+    lines = ["id,note,sex", '0,"two\nlines",F']  # the header in another order
+    for row in range(1, 301):
+        lines.append(f"{row},x,{'M' if row % 2 else f'v{row % 15}'}")
+    result = store.load_csv("people", fields, csv_file("\n".join(lines) + "\n"),
+                            lookups={"SEX": {"type": "text", "options": [
+                                {"name": "F"}, {"name": "M"}]}})
+    assert result.rows == 301  # loaded as they are
+    found = result.outside_lookups["sex"]
+    assert (found["lookup"], found["count"], found["more_values"]) == ("SEX", 150, True)
+    assert [v["value"] for v in found["values"]] == [
+        "v2", "v4", "v6", "v8", "v10", "v12", "v14", "v1", "v3", "v5"]
+    first = found["values"][0]
+    # Data row n + 1 holds id n; the first data row spans two lines, so row r is on line r + 2.
+    assert first["count"] == 10 and first["rows"] == list(range(3, 301, 30))
+    assert first["lines"] == [row + 2 for row in first["rows"]]
+    assert all(len(v["rows"]) <= 10 and v["count"] == 10 for v in found["values"])
+
+
+def test_strict_lookups_fail_at_the_first_value_outside_and_keep_the_table(store, csv_file):
+    fields = TYPED_FIELDS[:2] + [{"name": "s", "type": "text", "constraints": "s"}]
+    strict = {"lookups": TYPED_LOOKUPS, "strict_lookups": True}
+    store.load_csv("strict", fields, csv_file("id,n,s\n1,1,F\n"), **strict)
+    before = tables_of(store)
+    path = csv_file('id,s,n\n1,F,1\n2,"M",02\n3,"x\ny",1\n4,Other,7\n5,Z,1\n')
+    failed = failure(store, "strict", fields, path, **strict)
+    assert (failed.row, failed.line, failed.column, failed.value) == (3, 4, "s", "x\ny")
+    assert failed.message == ("Row 3 (line 4 of the file), column 's': 'x\\ny' is not an "
+                              "option of the lookup 's' ('F', 'M').")
+    assert read(store, "strict") == [(1, 1, "F")]
+    assert tables_of(store) == before
+    # Across batches (of 4 rows here) and columns, the first row in the file fails.
+    path = csv_file("id,n,s\n" + "".join(f"{i},1,F\n" for i in range(1, 7)) + "7,9,Q\n")
+    failed = failure(store, "strict", fields, path, **strict)
+    assert (failed.row, failed.column, failed.value) == (7, "n", "9")
+    assert read(store, "strict") == [(1, 1, "F")]
 
 
 # Failures that leave the previous table as it was
