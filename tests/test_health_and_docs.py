@@ -127,3 +127,27 @@ def test_docs_assets_refuse_path_traversal(client):
         response = client.get(path)
         assert response.status_code == 404
         assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_answers_served_by_the_development_server_carry_one_date(app):
+    """`fairhub serve` runs werkzeug's server, which writes a Date of its own."""
+    import http.client
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for path in ("/api/health", "/api/docs/assets/swagger-ui.css", "/api/nothing"):
+            connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            dates = [value for name, value in response.getheaders() if name.lower() == "date"]
+            assert len(dates) == 1, (path, response.getheaders())
+    finally:
+        server.shutdown()
+        thread.join()

@@ -319,9 +319,6 @@ class FileContent(MethodView):
         response = send_file(path, mimetype=upload.content_type, as_attachment=True,
                              download_name=upload.filename, conditional=True,
                              etag=upload.sha256, max_age=0)
-        # Conditional handling stamps a Date, but the HTTP server writes its own: werkzeug's
-        # server (`fairhub serve`) would send both.
-        response.headers.remove("Date")
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

@@ -8,7 +8,7 @@ from types import FunctionType
 from typing import Any, Callable, Iterable
 
 import swagger_ui_bundle
-from flask import Flask, send_from_directory
+from flask import Flask, Response, send_from_directory
 from flask.sessions import SessionInterface
 from flask_migrate import Migrate
 
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     host = Host(pm=pm, api=api)
     app.extensions["fairhub"] = host
     register_error_handlers(app)
+    app.after_request(_leave_date_to_the_server)
     install_input_checks(app)
     configure_migrations(app, Migrate(app, db, directory=str(Path(__file__).parent / "migrations")))
     _serve_docs_assets(app)
@@ -101,6 +102,13 @@ class NoCookieSessions(SessionInterface):
 
     def save_session(self, app, session, response):
         return None
+
+
+def _leave_date_to_the_server(response: Response) -> Response:
+    """Drop a Date header the app set (werkzeug's conditional answers of files stamp one):
+    the HTTP server writes its own, and werkzeug's server (`fairhub serve`) would send both."""
+    response.headers.remove("Date")
+    return response
 
 
 def _check_every_route_is_guarded(app: Flask) -> None:
