@@ -64,6 +64,11 @@ def test_a_failure_leaves_no_closing_line():
             bar.update(2)
             raise RuntimeError("stop")
     assert out.getvalue() == ""
+    abandoned = io.StringIO()
+    with progress("Loading", total=5, interval=3600, file=abandoned) as bar:
+        bar.update(2)
+        bar.abandon()  # the work failed without raising: the caller says so
+    assert abandoned.getvalue() == ""
 
 
 def test_progress_goes_to_standard_error_by_default():

@@ -55,6 +55,7 @@ class Progress:
     def __init__(self, label: str, total: int | None, file: TextIO, interval: float) -> None:
         self.label, self.total, self.file, self.interval = label, total, file, interval
         self.done = 0
+        self._abandoned = False
         self.started = self._reported = time.monotonic()
         self._bar = None
         if file.isatty():
@@ -107,6 +108,8 @@ class Progress:
 
     def finish(self) -> None:
         """Show the work as complete: the full bar, or a line with the count and the time."""
+        if self._abandoned:
+            return
         if self._bar is not None:
             self._bar.length = self.done  # an estimate ends where the work did
             self._bar.finished = True
@@ -118,7 +121,9 @@ class Progress:
         self._line(f"{self.label}: {self.done}/{self.done} (100%) in {_clock(elapsed)}")
 
     def abandon(self) -> None:
-        """End the bar's line after a failure, leaving the count where it stopped."""
+        """End the bar's line after a failure, leaving the count where it stopped; nothing
+        more is shown, not even at the end of the block."""
+        self._abandoned = True
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
