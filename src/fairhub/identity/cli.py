@@ -14,7 +14,7 @@ from fairhub.auth import Actor
 from fairhub.db import db, utcnow
 from fairhub.identity import tokens, users
 from fairhub.identity.models import User
-from fairhub.identity.passwords import policy_problem
+from fairhub.identity.passwords import MIN_LENGTH, policy_problem
 from fairhub.identity.roles import DATA_STEWARD
 from fairhub.terminal import echo_table
 
@@ -79,7 +79,7 @@ Try it:
 
     curl -H "Authorization: Bearer {secret}" {url.rstrip("/")}/api/user
 
-Set a password to sign in with: fairhub users set-password {email}
+Set a password to sign in with ({MIN_LENGTH} characters or more): fairhub users set-password {email}
 """)
 
 
