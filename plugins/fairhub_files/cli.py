@@ -165,8 +165,9 @@ def describe_report(report: dict | None) -> list[str]:
         values = ", ".join(f"{value['value']!r} ({value['count']})"
                            for value in outside.get("values", ()))
         more = " and others" if outside.get("more_values") else ""
-        lines.append(f"outside lookup {outside.get('lookup')}: {outside.get('count')} cells of "
-                     f"{column}: {values}{more}")
+        cells = f"{outside.get('count')} cell{'' if outside.get('count') == 1 else 's'}"
+        lines.append(f"outside lookup {outside.get('lookup')}: {cells} of {column}: "
+                     f"{values}{more}")
     told = {"columns", "error", "missing", "widened", "outside_lookups"}
     lines += [f"{key}: {_plain(value)}" for key, value in report.items()
               if key not in told and value]

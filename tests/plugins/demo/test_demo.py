@@ -74,6 +74,7 @@ def test_tables_are_loaded_with_their_rows_and_attachments_download(fairhub_cli,
         [load] = client.get(f"/api/files/dictionaries/{dictionary}/data",
                             headers=steward).get_json()["items"]
         assert (load["status"], load["rows"]) == ("complete", rows), load
+        assert load["report"]["outside_lookups"] == {}  # the examples keep to their lookups
     assert client.get("/api/files/dictionaries/demo_meal_records/data",
                       headers=steward).get_json()["items"] == []  # one left to try loading
 

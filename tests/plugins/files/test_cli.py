@@ -44,9 +44,10 @@ def test_load_fills_the_table_and_keeps_the_load_on_record(app, client, manager,
     result = fairhub_cli("files", "load", participants, str(path),
                          "--uploader", "loader@example.org")
     assert result.exit_code == 0, result.output
-    [summary, widened] = result.stdout.splitlines()
+    [summary, *report] = result.stdout.splitlines()
     assert summary.startswith(f"Loaded 3 rows into the table of {participants} (file ")
-    assert widened == "  widened: age to decimal"
+    assert report == ["  widened: age to decimal",
+                      "  outside lookup SEX: 1 cell of sex: 'Male, tall' (1)"]
     # Piped, the progress is one plain line at the end, on stderr.
     assert result.stderr.startswith("Loading participants.csv: 3/3 (100%) in 0:00:")
 
