@@ -271,7 +271,8 @@ def fairhub_cli(env: Mapping[str, str], *args: str, stdin: str = "",
 def token_header(env: Mapping[str, str], role: str) -> dict[str, str]:
     """Create a user with ``role`` and a long-life token; return its Authorization header."""
     email = f"bench-{role}@example.org"
-    fairhub_cli(env, "users", "create", email, "--role", role, stdin="bench-password-1\n")
+    fairhub_cli(env, "users", "create", email, "--role", role, "--approved",
+                stdin="bench-password-1\n")
     token = fairhub_cli(env, "tokens", "create", email, "--name", "bench", "--role", role,
                         "--valid-to", "2099-01-01", "--reason", "benchmark")
     return {"Authorization": f"Bearer {token}"}

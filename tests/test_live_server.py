@@ -13,7 +13,7 @@ from fairhub.testing import free_port
 def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server, fairhub_command):
     base = live_server(workers=2)
     fairhub_command("users", "create", "writer@example.org", "--role", "data-manager",
-                    stdin="a-long-password\n")
+                    "--approved", stdin="a-long-password\n")
     secret = fairhub_command("tokens", "create", "writer@example.org", "--name", "live",
                              "--role", "data-manager", "--valid-to", "2099-01-01",
                              "--reason", "test")

@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from fairhub import User, db
+from fairhub import User, db, progress
 
 from . import importer
 from .models import Dataset
@@ -47,14 +47,15 @@ def import_command(path: Path, update: bool, owner: str | None, jobs: int | None
     with importer.checker(jobs, update) as check:  # before any database connection is opened
         owner_id = _owner_id(owner)
         counts = Counter()
-        results = importer.import_checked(check(importer.read_records(path)), update, owner_id)
-        with click.progressbar(results, label="Importing", file=sys.stderr) as bar:
-            for where, outcome in bar:
+        records, expected = _records(path)
+        results = importer.import_checked(check(records), update, owner_id)
+        with progress("Importing", total=expected) as bar:
+            for where, outcome in bar.iterate(results):
                 if outcome in ("created", "updated"):
                     counts[outcome] += 1
                 else:
                     counts["failed"] += 1
-                    click.echo(f"\n{where}: {outcome}", err=True)
+                    bar.echo(f"{where}: {outcome}")
     if counts["created"] + counts["updated"] >= current_app.config["DATASETS_ANALYZE_AFTER"]:
         importer.refresh_statistics()
     click.echo(f"{counts['created']} created, {counts['updated']} updated, "
@@ -69,16 +70,59 @@ def import_command(path: Path, update: bool, owner: str | None, jobs: int | None
               help="File to write (default standard output).")
 @with_appcontext
 def export_command(codes: tuple[str, ...], output: Any) -> None:
-    """Export datasets (all, or those CODES) as a JSON list that `import` reads back."""
+    """Export datasets (all, or those CODES) as a JSON list that `import` reads back.
+
+    A CODE that names no dataset fails the export before anything is written.
+    """
     query = (select(Dataset).order_by(Dataset.id)
              .options(selectinload(Dataset.dictionaries)).execution_options(yield_per=500))
+    count = select(func.count(Dataset.id))
     if codes:
+        _check_exist(codes)
         query = query.where(Dataset.code.in_(codes))
-    output.write("[")
-    for number, dataset in enumerate(db.session.scalars(query)):
-        output.write(("," if number else "") + "\n" + json.dumps(export_record(dataset),
-                                                                  ensure_ascii=False))
-    output.write("\n]\n")
+        count = count.where(Dataset.code.in_(codes))
+    with progress("Exporting", total=db.session.scalar(count)) as bar:
+        output.write("[")
+        for number, dataset in enumerate(bar.iterate(db.session.scalars(query))):
+            output.write(("," if number else "") + "\n" + json.dumps(export_record(dataset),
+                                                                      ensure_ascii=False))
+        output.write("\n]\n")
+
+
+def _check_exist(codes: Iterable[str]) -> None:
+    found = set(db.session.scalars(select(Dataset.code).where(Dataset.code.in_(codes))))
+    missing = sorted(set(codes) - found)
+    if len(missing) == 1:
+        raise click.ClickException(f"Dataset {missing[0]!r} does not exist; nothing was "
+                                   "exported.")
+    if missing:
+        raise click.ClickException(f"Datasets {', '.join(map(repr, missing))} do not exist; "
+                                   "nothing was exported.")
+
+
+def _records(path: Path) -> tuple[Iterable, int | None]:
+    """The records under ``path``, and how many to expect where that costs little: a JSON
+    file's are in memory anyway, a JSON-lines file's lines are counted (blank ones too, so it
+    is an estimate); a folder's are not known before its files are read."""
+    records = importer.read_records(path)
+    if path.is_dir():
+        return records, None
+    if path.suffix in (".jsonl", ".ndjson"):
+        return records, _count_lines(path)
+    records = list(records)
+    return records, len(records)
+
+
+def _count_lines(path: Path) -> int | None:
+    lines, last = 0, b"\n"
+    try:
+        with path.open("rb") as file:
+            while block := file.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return None  # reading the records will say what is wrong
+    return lines + (last != b"\n")
 
 
 def export_record(dataset: Dataset) -> dict:

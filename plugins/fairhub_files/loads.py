@@ -7,6 +7,7 @@ with the error, and removes the uploaded CSV. A failed load leaves the previous 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from flask import current_app
 from sqlalchemy import update
@@ -26,8 +27,9 @@ log = logging.getLogger("fairhub.files")
 
 
 @job
-def load_table(file_id: int) -> None:
-    """Load upload ``file_id`` into its dictionary's table and record the outcome."""
+def load_table(file_id: int, progress: Callable[[int], None] | None = None) -> None:
+    """Load upload ``file_id`` into its dictionary's table and record the outcome;
+    ``progress(rows)`` follows a load run in the foreground (``fairhub files load``)."""
     upload = db.session.get(StoredFile, file_id)
     if upload is None or upload.status != "processing":
         return  # deleted meanwhile, or done by an earlier delivery of this job
@@ -37,7 +39,7 @@ def load_table(file_id: int) -> None:
         result = TableStore.from_app(app).load_csv(
             table_name(dictionary.code), dictionary.fields,
             storage_for(app).path(upload.storage_key), lookups=dictionary.lookups,
-            strict_lookups=app.config["FILES_TABLES_STRICT_LOOKUPS"])
+            strict_lookups=app.config["FILES_TABLES_STRICT_LOOKUPS"], progress=progress)
     except LoadFailed as failed:
         outcome = {"status": "failed", "report": {"error": {
             "message": failed.message, "row": failed.row, "line": failed.line,

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from fairhub import db
+from fairhub import db, echo_table
 
 from .models import OutboxMessage
 
@@ -42,12 +42,18 @@ def outbox(ctx: click.Context, everything: bool) -> None:
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if not everything:
         query = query.where(OutboxMessage.sent_at.is_(None))
-    for message in db.session.scalars(query):
-        state = f"sent {message.sent_at:%Y-%m-%d %H:%M}" if message.sent_at else (
-            f"unsent, {message.attempts} attempts" + (
-                f": {message.last_error}" if message.last_error else ""))
-        click.echo(f"{message.id}\t{message.kind}\t{message.request_code}\t"
-                   f"{', '.join(message.recipients)}\t{message.subject}\t{state}")
+    echo_table(("ID", "KIND", "REQUEST", "TO", "SUBJECT", "STATE"), (
+        (message.id, message.kind, message.request_code, ", ".join(message.recipients),
+         message.subject, _state(message))
+        for message in db.session.scalars(query)),
+        "No mail." if everything else "No unsent mail.")
+
+
+def _state(message: OutboxMessage) -> str:
+    if message.sent_at:
+        return f"sent {message.sent_at:%Y-%m-%d %H:%M}"
+    tried = f"unsent, {message.attempts} attempts"
+    return f"{tried}: {message.last_error}" if message.last_error else tried
 
 
 @outbox.command("send")

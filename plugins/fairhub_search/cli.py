@@ -1,14 +1,12 @@
 """``fairhub search reindex``: rebuild the index from the datasets."""
 from __future__ import annotations
 
-import sys
-
 import click
 from fairhub_datasets.models import Dataset
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select
 
-from fairhub import db
+from fairhub import db, progress
 
 from . import indexer
 from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
@@ -26,7 +24,7 @@ def reindex() -> None:
     for model in (SearchDocument, SearchEntry, SearchFacetValue, SearchWord, SearchGram):
         db.session.execute(delete(model))
     codes = list(db.session.scalars(select(Dataset.code).order_by(Dataset.id)))
-    with click.progressbar(length=len(codes), label="Indexing", file=sys.stderr) as bar:
+    with progress("Indexing", total=len(codes)) as bar:
         for start in range(0, len(codes), indexer.BATCH):
             indexer.write(db.session(), codes[start:start + indexer.BATCH])
             db.session.commit()

@@ -60,6 +60,39 @@ class ServiceUnavailable(ApiError):
     status, code = 503, "service_unavailable"
 
 
+# Where webargs and the services file field errors: a detail's path leaves them out.
+_LOCATIONS = frozenset({"json", "query", "form", "headers", "cookies", "files", "path"})
+
+
+def readable(error: ApiError) -> str:
+    """An error for a person at a terminal: its sentence, then each detail on a line of its
+    own (``  allowed_ips.1: '10.0.0.300' is not an IP address...``), never raw JSON. A detail
+    that only repeats the sentence is left out."""
+    lines = [error.message]
+    for path, text in _leaves(error.details, "", top=True):
+        if text != error.message:
+            lines.append(f"  {path}: {text}" if path else f"  {text}")
+    return "\n".join(lines)
+
+
+def _leaves(value: Any, path: str, top: bool = False):
+    """``(path, text)`` for each leaf of a details value; a list of plain values is one."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            located = top and key in _LOCATIONS
+            yield from _leaves(item, path if located else f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
+        if value:  # sentences one after the other, names (permissions...) as a list
+            texts = [str(v) for v in value]
+            sentences = all(text.endswith(".") for text in texts)
+            yield path, (" " if sentences else ", ").join(texts)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}.{index}" if path else str(index))
+    elif value is not None:
+        yield path, str(value)
+
+
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict:
     """Build the error payload: ``{"error": {status, code, message, details}}``."""
     return {"error": {"status": status, "code": code, "message": message,

@@ -353,8 +353,8 @@ def live_server(fairhub_env: dict, fairhub_command, tmp_path) -> Iterator[Callab
     """Start fairhub under gunicorn on 127.0.0.1, migrated with ``fairhub db upgrade``.
 
     Call it as ``live_server(workers=2, env={...})``; it returns the base URL. Make users and
-    tokens for it with ``fairhub_command("users", "create", ...)``. Servers are stopped when
-    the test ends.
+    tokens for it with ``fairhub_command("users", "create", EMAIL, "--approved", ...)``.
+    Servers are stopped when the test ends.
     """
     servers: list[subprocess.Popen] = []
 

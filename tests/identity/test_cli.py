@@ -16,23 +16,43 @@ STEWARD = "boss@example.org"
 USER = "ada@example.org"
 SECRET_LINE = re.compile(r"^fh_[A-Za-z0-9_-]+$")
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
-
+USERS_HEADER = ["EMAIL", "ROLE", "APPROVAL", "STATUS"]
+TOKENS_HEADER = ["ID", "OWNER", "NAME", "ROLE", "STATUS", "VALID TO"]
 
 
 def assert_clean_failure(result, message: str) -> None:
-    """A non-zero exit with a one-line reason and no traceback."""
+    """A non-zero exit with an `Error: ` sentence, no traceback and no raw JSON."""
     assert result.exit_code != 0, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
-    assert message in result.output
+    assert "\nError: " in "\n" + result.stderr, result.stderr
+    told = result.stderr[result.stderr.index("Error: "):]
+    assert message in told
+    assert not re.search(r"[{}\[\]]", told), told
     assert "fh_" not in result.stdout
+
+
+def table(result, header: list[str]) -> list[list[str]]:
+    """A command's list: the header row checked, then the rows as lists of cells. Columns
+    are aligned, so every cell starts where its header does."""
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    if not lines:
+        return []
+    assert re.split(r" {2,}", lines[0]) == header, lines[0]
+    starts = [lines[0].index(name) for name in header]
+    return [[line[start:end].strip() for start, end in zip(starts, starts[1:] + [None])]
+            for line in lines[1:]]
+
+
+def user_rows(fairhub) -> list[list[str]]:
+    """``users list`` as rows: email, role, approval, status."""
+    return table(fairhub("users", "list"), USERS_HEADER)
 
 
 def token_rows(fairhub, *args: str) -> list[list[str]]:
     """``tokens list`` as rows: id, owner, name, role, status, valid to."""
-    result = fairhub("tokens", "list", *args)
-    assert result.exit_code == 0, result.output
-    return [line.split("\t") for line in result.stdout.splitlines()]
+    return table(fairhub("tokens", "list", *args), TOKENS_HEADER)
 
 
 @pytest.fixture
@@ -59,7 +79,10 @@ def login(api, email: str, password: str):
 
 def create_user(fairhub, email: str = USER, role: str = "data-manager", *extra: str,
                 password: str = "correct horse battery") -> None:
-    result = fairhub("users", "create", email, "--role", role, *extra, input=password + "\n")
+    """An approved user, unless ``extra`` says ``--unapproved``."""
+    approval = [] if "--unapproved" in extra else ["--approved"]
+    result = fairhub("users", "create", email, "--role", role, *approval, *extra,
+                     input=password + "\n")
     assert result.exit_code == 0, result.output
 
 
@@ -89,8 +112,7 @@ def test_init_creates_one_steward_with_a_working_token(fairhub, api):
     assert me.get_json()["email"] == STEWARD
     assert me.get_json()["role"] == "data-steward"
     assert me.get_json()["approved"] is True
-    listed = fairhub("users", "list").stdout.splitlines()
-    assert listed == [f"{STEWARD}\tdata-steward\tapproved\tactive"]
+    assert user_rows(fairhub) == [[STEWARD, "data-steward", "approved", "active"]]
 
 
 def test_init_prints_the_url_it_is_given(fairhub):
@@ -105,7 +127,7 @@ def test_second_init_creates_nothing(fairhub):
     assert again.exit_code == 0, again.output
     assert "fh_" not in again.output
     assert "nothing to do" in again.output
-    assert len(fairhub("users", "list").stdout.splitlines()) == 1
+    assert len(user_rows(fairhub)) == 1
     assert len(token_rows(fairhub)) == 1
 
 
@@ -113,15 +135,15 @@ def test_init_on_an_instance_with_users_creates_nothing(fairhub):
     create_user(fairhub)
     result = fairhub("init")
     assert result.exit_code == 0 and "fh_" not in result.output
-    assert fairhub("users", "list").stdout.splitlines() == [
-        f"{USER}\tdata-manager\tapproved\tactive"]
+    assert user_rows(fairhub) == [[USER, "data-manager", "approved", "active"]]
 
 
 # fairhub users
 
 
 def test_users_create_reads_the_password_from_stdin(fairhub, api):
-    result = fairhub("users", "create", USER, "--role", "observer", input="s3cret-enough\n")
+    result = fairhub("users", "create", USER, "--role", "observer", "--approved",
+                     input="s3cret-enough\n")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     response = login(api, USER, "s3cret-enough")
@@ -132,11 +154,55 @@ def test_users_create_reads_the_password_from_stdin(fairhub, api):
 
 
 def test_users_create_with_empty_stdin_prints_a_generated_password(fairhub, api):
-    result = fairhub("users", "create", USER, "--role", "standard", input="")
+    result = fairhub("users", "create", USER, "--role", "standard", "--approved", input="")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert len(lines) == 1 and len(lines[0]) >= 16
-    assert login(api, USER, lines[0]).status_code == 200
+    [line] = result.stdout.splitlines()
+    label, password = line.split(" ", 1)
+    assert label == "Password:" and len(password) >= 16
+    assert login(api, USER, password).status_code == 200
+
+
+def test_set_password_with_empty_stdin_prints_a_labelled_password(fairhub, api):
+    create_user(fairhub, password="the-first-password")
+    result = fairhub("users", "set-password", USER, input="")
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.splitlines()
+    assert line.startswith("Password: ")
+    assert login(api, USER, line.removeprefix("Password: ")).status_code == 200
+    assert login(api, USER, "the-first-password").status_code == 401
+
+
+def test_users_create_follows_the_apis_approval_default(fairhub, api):
+    result = fairhub("users", "create", USER, input="s3cret-enough\n")
+    assert result.exit_code == 0, result.output
+    assert f"fairhub users approve {USER}" in result.stderr
+    assert user_rows(fairhub) == [[USER, "standard", "unapproved", "active"]]
+    refused = login(api, USER, "s3cret-enough")
+    assert refused.get_json()["error"]["message"] == "This account is waiting for approval."
+
+
+def test_users_create_approves_when_auto_approve_is_on(fairhub, monkeypatch):
+    monkeypatch.setenv("FAIRHUB_USERS_AUTO_APPROVE", "true")
+    assert fairhub("users", "create", USER, input="s3cret-enough\n").exit_code == 0
+    kept_waiting = fairhub("users", "create", "bob@example.org", "--unapproved",
+                           input="s3cret-enough\n")
+    assert kept_waiting.exit_code == 0, kept_waiting.output
+    assert user_rows(fairhub) == [["ada@example.org", "standard", "approved", "active"],
+                                  ["bob@example.org", "standard", "unapproved", "active"]]
+
+
+def test_users_create_approved_at_once(fairhub, api):
+    result = fairhub("users", "create", USER, "--approved", input="s3cret-enough\n")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert user_rows(fairhub) == [[USER, "standard", "approved", "active"]]
+    assert login(api, USER, "s3cret-enough").status_code == 200
+
+
+def test_users_create_help_tells_the_approval_default(fairhub):
+    text = " ".join(fairhub("users", "create", "--help").output.split())
+    assert "--approved / --unapproved" in text
+    assert "approved only if FAIRHUB_USERS_AUTO_APPROVE is on" in text
 
 
 @pytest.mark.parametrize(
@@ -149,7 +215,8 @@ def test_users_create_with_empty_stdin_prints_a_generated_password(fairhub, api)
 def test_users_create_with_unknown_role_fails_cleanly(fairhub, args, message):
     result = fairhub("users", "create", USER, *args, input="s3cret-enough\n")
     assert_clean_failure(result, message)
-    assert fairhub("users", "list").stdout == ""
+    listed = fairhub("users", "list")
+    assert listed.stdout == "" and listed.stderr == "No users.\n"
 
 
 def test_users_create_twice_fails_cleanly(fairhub):
@@ -167,7 +234,7 @@ def test_users_approve_lets_an_unapproved_user_sign_in(fairhub, api):
     result = fairhub("users", "approve", USER)
     assert result.exit_code == 0, result.output
     assert login(api, USER, "s3cret-enough").status_code == 200
-    assert fairhub("users", "list").stdout.splitlines() == [f"{USER}\tstandard\tapproved\tactive"]
+    assert user_rows(fairhub) == [[USER, "standard", "approved", "active"]]
 
 
 def test_commands_on_unknown_users_and_tokens_fail_cleanly(fairhub):
@@ -199,8 +266,7 @@ def test_users_archive_expires_tokens_and_blocks_sign_in(fairhub, api):
     blocked = login(api, USER, "s3cret-enough")
     assert blocked.status_code == 401
     assert blocked.get_json()["error"]["message"] == "This account is archived."
-    assert fairhub("users", "list").stdout.splitlines() == [
-        f"{USER}\tdata-manager\tapproved\tarchived"]
+    assert user_rows(fairhub) == [[USER, "data-manager", "approved", "archived"]]
 
 
 # fairhub tokens
@@ -276,7 +342,9 @@ def test_tokens_create_names_the_refused_address(fairhub):
                      "--valid-to", IN_A_MONTH, "--reason", "testing",
                      "--allow-ip", "10.0.0.0/8", "--allow-ip", "not-an-ip")
     assert_clean_failure(result, "allowed_ips are not valid")
-    assert "not-an-ip" in result.output
+    assert result.stderr.splitlines() == [
+        "Error: Some allowed_ips are not valid.",
+        "  allowed_ips.1: 'not-an-ip' is not an IP address or CIDR range."]
 
 
 def test_tokens_list_filters_by_owner_and_status(fairhub):
@@ -288,7 +356,8 @@ def test_tokens_list_filters_by_owner_and_status(fairhub):
     assert [row[1] for row in token_rows(fairhub, "--owner", "bob@example.org")] == [
         "bob@example.org"]
     assert [row[4] for row in token_rows(fairhub, "--status", "active")] == ["active", "active"]
-    assert token_rows(fairhub, "--status", "expired") == []
+    expired = fairhub("tokens", "list", "--status", "expired")
+    assert expired.stdout == "" and expired.stderr == "No tokens.\n"
 
 
 def test_tokens_expire_makes_the_token_401(fairhub, api):

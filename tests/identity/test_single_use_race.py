@@ -89,7 +89,8 @@ def test_single_use_token_succeeds_exactly_once_across_workers(live_server, data
                                                               tmp_path):
     base = live_server(workers=4)
     env = cli_env(database_url, tmp_path)
-    fairhub(env, "users", "create", RACER, "--role", "data-manager", stdin="racer-password\n")
+    fairhub(env, "users", "create", RACER, "--role", "data-manager", "--approved",
+            stdin="racer-password\n")
     secret = single_use_token(env, RACER)
 
     responses = race(f"{base}/api/user", secret, RACERS)

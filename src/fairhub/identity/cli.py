@@ -1,7 +1,6 @@
 """Operator commands: ``fairhub init``, ``fairhub users ...`` and ``fairhub tokens ...``."""
 from __future__ import annotations
 
-import json
 import secrets
 import sys
 from datetime import date, datetime, time, timedelta, timezone
@@ -13,27 +12,14 @@ from sqlalchemy import func, select
 
 from fairhub.auth import Actor
 from fairhub.db import db, utcnow
-from fairhub.errors import ApiError
 from fairhub.identity import tokens, users
 from fairhub.identity.models import User
+from fairhub.identity.passwords import MIN_LENGTH, policy_problem
 from fairhub.identity.roles import DATA_STEWARD
+from fairhub.terminal import echo_table
 
+# The services' errors (ApiError) reach the person as `Error: <sentence>`: see fairhub.cli.
 CLI_ACTOR = Actor(via="cli")
-
-
-def _fail_on_api_errors(func):
-    """Turn a service's ApiError into a clean CLI error (exit status 1)."""
-
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except ApiError as error:
-            db.session.rollback()
-            details = f" {json.dumps(error.details)}" if error.details else ""
-            raise click.ClickException(error.message + details) from error
-
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    return wrapper
 
 
 def _user(email: str) -> User:
@@ -44,13 +30,25 @@ def _user(email: str) -> User:
 
 
 def _read_password() -> tuple[str, bool]:
-    """A password from stdin (prompted on a terminal); generated when none is given."""
-    if sys.stdin.isatty():
+    """A password from stdin (prompted on a terminal, again until the policy takes it);
+    generated when none is given. Whatever is read, the service checks it against the policy
+    the API applies."""
+    if not sys.stdin.isatty():
+        given = sys.stdin.readline().rstrip("\n")
+        return (given, False) if given else (secrets.token_urlsafe(18), True)
+    while True:
         given = click.prompt("Password (empty to generate one)", hide_input=True,
                              confirmation_prompt=True, default="", show_default=False)
-    else:
-        given = sys.stdin.readline().rstrip("\n")
-    return (given, False) if given else (secrets.token_urlsafe(18), True)
+        if not given:
+            return secrets.token_urlsafe(18), True
+        problem = policy_problem(given)
+        if problem is None:
+            return given, False
+        click.echo(problem, err=True)
+
+
+def _show_generated(password: str) -> None:
+    click.echo(f"Password: {password}")
 
 
 @click.command("init")
@@ -81,7 +79,7 @@ Try it:
 
     curl -H "Authorization: Bearer {secret}" {url.rstrip("/")}/api/user
 
-Set a password to sign in with: fairhub users set-password {email}
+Set a password to sign in with ({MIN_LENGTH} characters or more): fairhub users set-password {email}
 """)
 
 
@@ -95,37 +93,47 @@ def users_group() -> None:
 @click.option("--role", default=None, help="Role code (default USERS_DEFAULT_ROLE).")
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
-@click.option("--unapproved", is_flag=True, help="Leave the user waiting for approval.")
+@click.option("--approved/--unapproved", default=None,
+              help="Approve the user at once, or leave them waiting for approval. Default: "
+                   "as the API does, approved only if FAIRHUB_USERS_AUTO_APPROVE is on.")
 @with_appcontext
-@_fail_on_api_errors
-def users_create(email, role, first_name, last_name, unapproved) -> None:
-    """Create a user; the password is read from stdin, or generated and printed."""
+def users_create(email, role, first_name, last_name, approved) -> None:
+    """Create a user; the password is read from stdin, or generated and printed.
+
+    The password must meet the API's policy (at least 10 characters). Like users created
+    through the API, the user waits for approval (`fairhub users approve EMAIL`) unless
+    --approved is given or FAIRHUB_USERS_AUTO_APPROVE is on.
+    """
     password, generated = _read_password()
-    users.create_user({"email": email, "role": role, "first_name": first_name,
-                       "last_name": last_name, "password": password,
-                       "approved": not unapproved}, CLI_ACTOR)
+    user = users.create_user({"email": email, "role": role, "first_name": first_name,
+                              "last_name": last_name, "password": password,
+                              "approved": approved}, CLI_ACTOR)
     db.session.commit()
     if generated:
-        click.echo(password)
+        _show_generated(password)
+    if not user.approved:
+        click.echo(f"{user.email} waits for approval: fairhub users approve {user.email}",
+                   err=True)
 
 
 @users_group.command("set-password")
 @click.argument("email")
 @with_appcontext
-@_fail_on_api_errors
 def users_set_password(email) -> None:
-    """Set a user's password from stdin (or generate and print one)."""
+    """Set a user's password from stdin (or generate and print one).
+
+    The password must meet the API's policy (at least 10 characters).
+    """
     password, generated = _read_password()
     users.update_user(_user(email), {"password": password}, CLI_ACTOR)
     db.session.commit()
     if generated:
-        click.echo(password)
+        _show_generated(password)
 
 
 @users_group.command("approve")
 @click.argument("email")
 @with_appcontext
-@_fail_on_api_errors
 def users_approve(email) -> None:
     """Approve a user."""
     users.set_approved(_user(email), True, CLI_ACTOR)
@@ -137,7 +145,6 @@ def users_approve(email) -> None:
 @click.option("--reason", required=True, help="Why the user is archived.")
 @click.option("--expire-tokens", is_flag=True, help="Also expire the user's API tokens.")
 @with_appcontext
-@_fail_on_api_errors
 def users_archive(email, reason, expire_tokens) -> None:
     """Archive a user."""
     users.archive(_user(email), reason, expire_tokens, CLI_ACTOR)
@@ -147,11 +154,11 @@ def users_archive(email, reason, expire_tokens) -> None:
 @users_group.command("list")
 @with_appcontext
 def users_list() -> None:
-    """List users: email, role, approved, archived."""
-    for user in db.session.scalars(users.search_users({})):
-        click.echo(f"{user.email}\t{user.role}\t"
-                   f"{'approved' if user.approved else 'unapproved'}\t"
-                   f"{'archived' if user.archived else 'active'}")
+    """List users: email, role, approval and status (active or archived)."""
+    echo_table(("EMAIL", "ROLE", "APPROVAL", "STATUS"), (
+        (user.email, user.role, "approved" if user.approved else "unapproved",
+         "archived" if user.archived else "active")
+        for user in db.session.scalars(users.search_users({}))), "No users.")
 
 
 @click.group("tokens")
@@ -178,7 +185,6 @@ def _valid_to(value: str) -> datetime:
 @click.option("--single-use", is_flag=True)
 @click.option("--reason", required=True)
 @with_appcontext
-@_fail_on_api_errors
 def tokens_create(email, name, role, valid_to, allowed_ips, single_use, reason) -> None:
     """Create an API token for EMAIL and print only its secret."""
     _token, secret = tokens.issue_token(
@@ -196,15 +202,16 @@ def tokens_create(email, name, role, valid_to, allowed_ips, single_use, reason) 
 def tokens_list(owner, status) -> None:
     """List tokens: id, owner, name, role, status, valid to."""
     now = utcnow()
-    for token in db.session.scalars(tokens.search_tokens({"owner": owner, "status": status})):
-        click.echo(f"{token.id}\t{token.owner.email}\t{token.name}\t{token.role}\t"
-                   f"{token.status(now)}\t{token.valid_to.isoformat()}")
+    echo_table(("ID", "OWNER", "NAME", "ROLE", "STATUS", "VALID TO"), (
+        (token.id, token.owner.email, token.name, token.role, token.status(now),
+         token.valid_to.isoformat())
+        for token in db.session.scalars(tokens.search_tokens({"owner": owner, "status": status}))
+    ), "No tokens.")
 
 
 @tokens_group.command("expire")
 @click.argument("token_id", type=int)
 @with_appcontext
-@_fail_on_api_errors
 def tokens_expire(token_id) -> None:
     """Expire a token for good."""
     tokens.change_status(tokens.get_token(token_id), "expire", CLI_ACTOR)

@@ -1,4 +1,5 @@
-"""Password hashing with Argon2id (slow and salted), its cost set per app."""
+"""Passwords: the policy every new password meets, and hashing with Argon2id (slow and
+salted), its cost set per app."""
 from __future__ import annotations
 
 from functools import cached_property
@@ -7,8 +8,30 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
 
+from fairhub.errors import ValidationError
+
 MIN_LENGTH, MAX_LENGTH = 10, 256
 EXTENSION = "fairhub.passwords"
+
+
+def policy_problem(password: str) -> str | None:
+    """What keeps ``password`` from being set, as a sentence; None when it may be.
+
+    The one password policy: the API's routes and the command line both come here (through
+    :func:`check_policy`), so a password one refuses the other refuses too.
+    """
+    if len(password) < MIN_LENGTH:
+        return f"A password needs at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"A password may have at most {MAX_LENGTH} characters."
+    return None
+
+
+def check_policy(password: str, field: str = "password") -> None:
+    """Raise a 422 naming ``field`` unless ``password`` meets the policy."""
+    problem = policy_problem(password)
+    if problem is not None:
+        raise ValidationError(problem, details={"json": {field: [problem]}})
 
 
 class Passwords:

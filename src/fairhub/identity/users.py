@@ -10,7 +10,7 @@ from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity import sessions, tokens
 from fairhub.identity.models import Group, GroupMember, User
-from fairhub.identity.passwords import hash_password
+from fairhub.identity.passwords import check_policy, hash_password
 from fairhub.identity.roles import check_can_grant, check_role_assignable
 
 
@@ -81,6 +81,9 @@ def search_users(filters: dict, searchable_only: bool = False) -> Select:
 
 
 def create_user(data: dict, actor: Actor | None) -> User:
+    """Create a user, unapproved unless ``approved`` is given or USERS_AUTO_APPROVE is on."""
+    if data.get("password") is not None:
+        check_policy(data["password"])
     email = normalise_email(data["email"])
     if find_by_email(email) is not None:
         raise Conflict(_conflict(email))
@@ -110,6 +113,8 @@ def update_user(user: User, data: dict, actor: Actor | None) -> User:
     API token narrower than its owner cannot change the owner; see also
     :func:`_check_account_change`.
     """
+    if "password" in data:
+        check_policy(data["password"])
     check_can_grant(user.role, actor)
     _check_account_change(user, data, actor)
     if "email" in data:
@@ -156,7 +161,9 @@ def _need_roles_assign(actor: Actor | None, change: str) -> None:
 
 def set_password(user: User, password: str, actor: Actor | None) -> None:
     """Give ``user`` a new password and end their other sessions (all of them, unless the
-    actor is the user in a session, which stays open)."""
+    actor is the user in a session, which stays open); 422 for a password the policy
+    refuses."""
+    check_policy(password)
     user.password_hash = hash_password(password)
     mine = actor is not None and actor.user_id == user.id
     sessions.revoke_sessions(user, keep=actor.session_id if mine else None)

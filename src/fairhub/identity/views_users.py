@@ -8,7 +8,7 @@ from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
 from fairhub.errors import Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity import sessions, users
+from fairhub.identity import passwords, sessions, users
 from fairhub.identity.schemas import (
     ArchiveSchema,
     MeSchema,
@@ -142,6 +142,7 @@ class MyPassword(MethodView):
         Only in a session from logging in, not with an API token. Wrong current passwords
         count as failed logins; my other sessions end.
         """
+        passwords.check_policy(data["new_password"], "new_password")  # before any guess counts
         actor = current_actor()
         if actor.session_id is None:
             raise Forbidden("Changing your password needs a session from logging in, "

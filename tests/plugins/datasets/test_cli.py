@@ -213,3 +213,38 @@ def test_migrated_postgresql_stores_documents_with_lz4(fairhub_cli, api, fairhub
     assert got["catalogue"]["description"] == record["catalogue"]["description"]
     assert fairhub_cli("db", "downgrade", "datasets_0001").exit_code == 0
     assert compression() == ("", "lz4")  # stored documents keep theirs until rewritten
+
+
+def test_export_of_an_unknown_code_fails_naming_it(fairhub_cli, api, tmp_path):
+    fairhub_cli("datasets", "import", write_json(tmp_path / "a.json", minimal("known")))
+    result = fairhub_cli("datasets", "export", "known", "nope")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == "Error: Dataset 'nope' does not exist; nothing was exported.\n"
+    out = tmp_path / "out.json"
+    both = fairhub_cli("datasets", "export", "nope", "gone", "-o", str(out))
+    assert both.exit_code == 1
+    assert "Datasets 'gone', 'nope' do not exist" in both.stderr
+    assert not out.exists()
+
+
+def plain_progress(stderr: str, label: str) -> list[str]:
+    """The progress lines a piped command wrote for ``label``."""
+    return [line for line in stderr.splitlines() if line.startswith(f"{label}: ")]
+
+
+def test_import_and_export_report_progress_in_plain_lines_on_stderr(fairhub_cli, api,
+                                                                    tmp_path):
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(json.dumps(minimal(f"d{n}")) for n in range(3)) + "\n\n")
+    imported = fairhub_cli("datasets", "import", str(path), "--jobs", "0")
+    assert imported.exit_code == 0, imported.output
+    [line] = plain_progress(imported.stderr, "Importing")  # one, at the end, when quick
+    assert line.startswith("Importing: 3/3 (100%) in 0:00:")
+
+    exported = fairhub_cli("datasets", "export", "-o", "-")
+    assert [d["code"] for d in json.loads(exported.stdout)] == ["d0", "d1", "d2"]
+    [line] = plain_progress(exported.stderr, "Exporting")
+    assert line.startswith("Exporting: 3/3 (100%) in 0:00:")
+    one = fairhub_cli("datasets", "export", "d1")
+    assert plain_progress(one.stderr, "Exporting")[0].startswith("Exporting: 1/1 (100%)")

@@ -8,7 +8,7 @@ import requests
 def _steward(live_server, fairhub_command) -> tuple[str, dict]:
     base = live_server(workers=1)
     fairhub_command("users", "create", "manager@example.org", "--role", "data-manager",
-                    stdin="a-long-password\n")
+                    "--approved", stdin="a-long-password\n")
     secret = fairhub_command("tokens", "create", "manager@example.org", "--name", "script",
                              "--role", "data-manager", "--valid-to", "2099-01-01",
                              "--reason", "test")

@@ -27,7 +27,7 @@ def server(live_server, fairhub_command):
     base = live_server(workers=2, env={"FAIRHUB_FILES_WRITE_LEASE_SECONDS": "1",
                                        "FAIRHUB_FILES_MAX_SIZE": str(64 * MIB)})
     fairhub_command("users", "create", "steward@example.org", "--role", "data-manager",
-                    stdin="a-long-password\n")
+                    "--approved", stdin="a-long-password\n")
     secret = fairhub_command("tokens", "create", "steward@example.org", "--name", "live",
                              "--role", "data-manager", "--valid-to", "2099-01-01",
                              "--reason", "test")

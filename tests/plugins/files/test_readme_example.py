@@ -15,7 +15,7 @@ def test_the_readme_upload_example_names_the_file(live_server, fairhub_command, 
                   if "tusclient" in block]
     base = live_server(workers=1)
     fairhub_command("users", "create", "steward@example.org", "--role", "data-manager",
-                    stdin="a-long-password\n")
+                    "--approved", stdin="a-long-password\n")
     secret = fairhub_command("tokens", "create", "steward@example.org", "--name", "live",
                              "--role", "data-manager", "--valid-to", "2099-01-01",
                              "--reason", "test")

@@ -1,6 +1,8 @@
 """The requests plugin's commands: purging archived requests, the mail outbox."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fairhub.testing import assert_error
@@ -43,11 +45,16 @@ def test_the_outbox_lists_unsent_mail_and_sends_it(client, cast, ask, fairhub_cl
     code = ask(cast["researcher"], cast["dataset"]).get_json()["code"]
     listed = fairhub_cli("outbox")
     assert listed.exit_code == 0, listed.output
-    assert code in listed.output and "submitted" in listed.output
-    assert cast["owner"].email in listed.output and "unsent" in listed.output
+    header, row = listed.stdout.splitlines()
+    assert re.split(r" {2,}", header) == ["ID", "KIND", "REQUEST", "TO", "SUBJECT", "STATE"]
+    starts = [header.index(name) for name in ("REQUEST", "TO", "STATE")]
+    assert [row[start:].split("  ")[0] for start in starts[::2]] == [code, "unsent, 0 attempts"]
+    assert cast["owner"].email in row[starts[1]:].split("  ")[0] and "submitted" in row
     sent = fairhub_cli("outbox", "send")
     assert sent.exit_code == 0 and "Sent 1 messages; 0 failed." in sent.output, sent.output
     (to, message), = smtp.wait_for(1)
     assert cast["reviewer"].email in to and code in message["Subject"]
-    assert fairhub_cli("outbox").output.strip() == ""
-    assert "sent" in fairhub_cli("outbox", "--all").output
+    empty = fairhub_cli("outbox")
+    assert empty.stdout == "" and empty.stderr == "No unsent mail.\n"
+    everything = fairhub_cli("outbox", "--all").stdout.splitlines()
+    assert len(everything) == 2 and everything[1][starts[2]:].startswith("sent ")

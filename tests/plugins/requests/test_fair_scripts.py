@@ -12,7 +12,8 @@ def test_a_data_owners_export_script_lists_the_requests_on_their_datasets(live_s
     base = live_server(workers=1)
 
     def token(email: str, role: str) -> dict:
-        fairhub_command("users", "create", email, "--role", role, stdin="a-long-password\n")
+        fairhub_command("users", "create", email, "--role", role, "--approved",
+                        stdin="a-long-password\n")
         secret = fairhub_command("tokens", "create", email, "--name", "script", "--role", role,
                                  "--valid-to", "2099-01-01", "--reason", "test")
         return {"Authorization": f"Bearer {secret}"}

@@ -1,0 +1,1 @@
+"""The demo plugin: ``fairhub demo`` fills an instance with made-up example datasets."""
