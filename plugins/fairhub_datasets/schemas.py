@@ -194,7 +194,7 @@ class LookupField(ma.fields.Field):
                            "use the second form.",
             "oneOf": [_OPTIONS_DOC, {
                 "type": "object", "required": ["options"], "additionalProperties": False,
-                "properties": {"type": {"type": "string", "enum": list(FIELD_TYPES),
+                "properties": {"type": {"type": "string", "enum": [*FIELD_TYPES, None],
                                         "nullable": True},
                                "options": _OPTIONS_DOC}}]}, **kwargs)
 
