@@ -35,6 +35,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -45,7 +46,7 @@ from fairhub import Actor, db, read_connection, utcnow
 from .backends import index_for
 from .indexer import ENTRY_COLUMNS, FACETS, fold, value_key
 from .models import SearchEntry, SearchFacetValue, SearchGram, SearchLog, SearchWord
-from .query import Node, grams, parse, shared_grams, within
+from .query import Node, grams, parse, shared_grams, swapped, within
 
 log = logging.getLogger("fairhub.search")
 
@@ -124,28 +125,38 @@ def _visible(audience: str) -> ColumnElement[bool]:
 
 
 def _expander(connection: Connection):
-    """Fuzzy candidates from the index's own vocabulary, by edit distance: the words that share
-    enough letter pairs with the word or, for very short words, that have few letters it lacks."""
+    """Fuzzy candidates from the index's own vocabulary, by edit distance: the words of a
+    length within reach that share enough of the word's letter pairs (found through their
+    index) or are the word with adjacent letters swapped; for a word too short to share
+    pairs, the words of a length within reach with few letters it lacks."""
 
     def expand(word: str, distance: int) -> list[str]:
         folded = fold(word)
         lengths = len(folded) - distance, len(folded) + distance
         needed = shared_grams(folded, distance)
         if needed > 0:
-            candidates = (select(SearchGram.word)
-                          .where(SearchGram.gram.in_(sorted(grams(folded))),
-                                 func.length(SearchGram.word).between(*lengths))
-                          .group_by(SearchGram.word).having(func.count() >= needed))
-        else:  # every letter of a word not in this one costs an edit
-            foreign = SearchWord.word
-            for letter in sorted(set(folded)):
-                foreign = func.replace(foreign, letter, "")
-            candidates = select(SearchWord.word).where(
-                func.length(SearchWord.word).between(*lengths),
-                func.length(foreign) <= distance)
+            found = SearchGram.word
+            candidates = union(
+                select(found).where(SearchGram.gram.in_(sorted(grams(folded))),
+                                    func.length(found).between(*lengths))
+                .group_by(found).having(func.count() >= needed),
+                select(SearchWord.word).where(
+                    SearchWord.word.in_(sorted(swapped(folded, distance)))))
+        else:
+            found = SearchWord.word
+            candidates = select(found).where(func.length(found).between(*lengths),
+                                             _foreign_letters(found, folded) <= distance)
         return within(folded, connection.execute(candidates).scalars(), distance)
 
     return expand
+
+
+def _foreign_letters(column: ColumnElement[str], word: str) -> ColumnElement[int]:
+    """How many of the letters of ``column`` ``word`` lacks: each costs an edit (an insertion
+    or a substitution; a swap brings no letter in)."""
+    for letter in sorted(set(word)):
+        column = func.replace(column, letter, "")
+    return func.length(column)
 
 
 # Facets and filters
