@@ -121,3 +121,21 @@ def test_queues_are_written_at_commit_in_order_and_last_ones_after(tables):
         assert written == []
         db.session.commit()
     assert written == [("rows", ["a", "b"]), ("audit", ["x"]), ("counter", [1, 2])]
+
+
+def test_what_a_plugin_keeps_to_write_later_is_written_as_the_app_is_disposed(tables):
+    from fairhub import at_dispose
+    from fairhub.testing import dispose_app
+
+    kept = [{"name": "kept"}]
+
+    def write_kept():
+        if kept:
+            with tables.app_context(), db.engine.begin() as connection:
+                connection.execute(things.insert(), kept)
+            kept.clear()
+
+    at_dispose(tables, write_kept)
+    assert count(tables) == 0
+    dispose_app(tables)
+    assert count(tables) == 1

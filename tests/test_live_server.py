@@ -52,6 +52,8 @@ def test_fairhub_serve_serves(fairhub_env, fairhub_command):
         else:
             raise AssertionError("fairhub serve never answered")
         assert response.status_code == 200 and response.json()["status"] == "ok"
+        server.terminate()  # a service manager's SIGTERM ends it as Ctrl-C does
+        assert server.wait(timeout=10) == 0
     finally:
-        server.terminate()
+        server.kill()
         server.wait(timeout=10)

@@ -12,4 +12,7 @@ SETTINGS = [
     Setting("SEARCH_FACET_SIZE", 20, "Most values each facet lists."),
     Setting("SEARCH_LOG_FLUSH_SECONDS", 5.0,
             "How often each worker writes the searches it served to the search log."),
+    Setting("SEARCH_LOG_MAX_PENDING", 10_000,
+            "Most searches each worker keeps while the search log cannot be written; "
+            "beyond, new ones are dropped, and the log says how many."),
 ]

@@ -24,11 +24,16 @@ def fairhub_config_defaults():
 def fairhub_init_app(app):
     from sqlalchemy import event
 
+    from fairhub import at_dispose
+
     from . import hookspecs, models
     from .service import SearchLogBuffer
 
     app.extensions["fairhub"].pm.add_hookspecs(hookspecs)
-    app.extensions["search"] = SearchLogBuffer(app, app.config["SEARCH_LOG_FLUSH_SECONDS"])
+    buffer = SearchLogBuffer(app, app.config["SEARCH_LOG_FLUSH_SECONDS"],
+                             app.config["SEARCH_LOG_MAX_PENDING"])
+    app.extensions["search"] = buffer
+    at_dispose(app, buffer.close)
     # Tables made without the migrations (tests) get the index too, built the same way.
     for table, build in ((models.SearchDocument.__table__, _create_index),
                          (models.SearchEntry.__table__, _move_vectors)):

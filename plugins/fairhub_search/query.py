@@ -1,7 +1,8 @@
 """The search query language: parse a query into a small tree, compile it to SQLite FTS5.
 
-Syntax: words (all must match), ``"exact phrase"``, ``alz*`` prefix, ``alz~`` / ``alz~2`` fuzzy,
-``OR`` between two items (binds tighter than the implicit AND), ``-excluded`` and
+Syntax: words (all must match), ``"exact phrase"``, ``alz*`` prefix, ``alz~`` fuzzy (within two
+edits as Lucene reads it, a swap of adjacent letters one; ``alz~1`` within one, ``alz~0``
+exact), ``OR`` between two items (binds tighter than the implicit AND), ``-excluded`` and
 ``field:term`` / ``field:"phrase"`` / ``field:pre*`` on :data:`FIELDS`. Case does not matter.
 
 Parsing never raises: a query with unbalanced quotes is read as plain words, and lone operators
@@ -19,7 +20,7 @@ from itertools import groupby
 FIELDS = ("title", "description", "keyword", "publisher", "dictionary", "field")
 MAX_TERMS = 32  # words kept from a query; the rest are ignored
 MAX_LENGTH = 64  # characters kept from a word
-MAX_FUZZY = 2  # the largest edit distance of ``word~n``
+MAX_FUZZY = 2  # the edit distance of ``word~``, and the largest of ``word~n``
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,16 @@ def to_fts5(node: Node, expand: Callable[[str, int], list[str]] | None = None,
 
 
 def within(word: str, candidates: Iterable[str], distance: int, limit: int = 20) -> list[str]:
-    """Candidates within Levenshtein ``distance`` of ``word`` (closest first, then alphabetical),
-    at most ``limit``; the word itself excluded."""
+    """Candidates within ``distance`` edits of ``word`` (:func:`edits`; closest first, then
+    alphabetical), at most ``limit``; the word itself excluded."""
     found: dict[str, int] = {}
+    lacked = str.maketrans("", "", word)  # what is left of a candidate is what word lacks
     for candidate in set(candidates):
-        if candidate != word and abs(len(candidate) - len(word)) <= distance:
-            d = levenshtein(word, candidate, distance)
+        # Each letter the word lacks costs an edit, so candidates with too many are cheaply
+        # left out before the edits are counted.
+        if candidate != word and abs(len(candidate) - len(word)) <= distance \
+                and len(candidate.translate(lacked)) <= distance:
+            d = edits(word, candidate, distance)
             if d is not None:
                 found[candidate] = d
     return sorted(found, key=lambda c: (found[c], c))[:max(limit, 0)]
@@ -99,22 +104,50 @@ def grams(word: str) -> set[str]:
 
 def shared_grams(word: str, distance: int) -> int:
     """How many of the :func:`grams` of ``word`` every word within ``distance`` edits of it
-    shares: an edit changes at most two pairs. Zero or less: no pair need be shared."""
-    return len(grams(word)) - 2 * distance
+    (:func:`edits`) shares, but those :func:`swapped` gives. Zero or less: no pair need be
+    shared.
+
+    An edit breaks at most three pairs: an insertion one, a deletion or a substitution two
+    (``xay`` loses ``xa`` and ``ay``), a swap three (``xaby`` to ``xbay`` loses ``xa``, ``ab``
+    and ``by``); a pair that occurs twice is lost only if both are. So ``distance`` edits
+    break at most ``3 * distance - 1`` pairs, unless every one of them is a swap."""
+    return len(grams(word)) - (3 * distance - 1) if distance > 0 else len(grams(word))
 
 
-def levenshtein(a: str, b: str, limit: int) -> int | None:
-    """The edit distance between ``a`` and ``b``, or None once it must exceed ``limit``."""
+def swapped(word: str, count: int, start: int = 0) -> set[str]:
+    """The words ``count`` swaps of two adjacent letters away from ``word``, no letter moved
+    twice: the words within ``count`` edits that may share fewer pairs than
+    :func:`shared_grams` says."""
+    if count <= 0:
+        return {word}
+    found = set()
+    for i in range(start, len(word) - 1):
+        if word[i] != word[i + 1]:
+            found |= swapped(word[:i] + word[i + 1] + word[i] + word[i + 2:], count - 1, i + 2)
+    return found
+
+
+def edits(a: str, b: str, limit: int) -> int | None:
+    """The edits that turn ``a`` into ``b``, each inserting, deleting or substituting a
+    letter or swapping two adjacent ones (the optimal string alignment distance, which
+    Lucene's fuzzy terms use: no letter is edited twice), or None once more than ``limit``
+    are needed."""
     if limit < 0:
         return None
-    previous = list(range(len(b) + 1))
+    before, previous = [], list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         row = [i]
         for j, cb in enumerate(b, 1):
-            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb)))
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and ca != cb:
+                cost = min(cost, before[j - 2] + 1)
+            row.append(cost)
+        # A row's least cost is at most one more than the row before's: once a row's is past
+        # the limit, the row before's is at least the limit, so no later row, even through a
+        # swap reaching back to that row, comes back within it.
         if min(row) > limit:
             return None
-        previous = row
+        before, previous = previous, row
     return previous[-1] if previous[-1] <= limit else None
 
 
@@ -199,7 +232,7 @@ def _modifiers(chunk: str) -> tuple[str, bool, int]:
     if tilde < 0 or not (tail == "" or tail.isascii() and tail.isdigit()):
         return chunk, False, 0
     if not tail:
-        return chunk[:tilde], False, 1
+        return chunk[:tilde], False, MAX_FUZZY
     fuzzy = MAX_FUZZY if len(tail.lstrip("0")) > 1 else min(int(tail[-1]), MAX_FUZZY)
     return chunk[:tilde], False, fuzzy
 

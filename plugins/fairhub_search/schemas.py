@@ -25,8 +25,10 @@ class SearchArgsSchema(SearchFiltersSchema, PageArgsSchema):
     index = ma.fields.String(load_default=INDEX, validate=ma.validate.OneOf([INDEX]),
                              metadata={"description": "The index to search; `fair-index`."})
     query = ma.fields.String(load_default="", validate=ma.validate.Length(max=10_000),
-                             metadata={"description": "Words, \"phrases\", prefix*, fuzzy~ or "
-                                       "fuzzy~2, OR, -excluded, field:term. Empty lists all."})
+                             metadata={"description": "Words, \"phrases\", prefix*, fuzzy~ "
+                                       "(within 2 edits, a swap of adjacent letters being one; "
+                                       "fuzzy~1 within 1, fuzzy~0 exact), OR, -excluded, "
+                                       "field:term. Empty lists all."})
 
 
 class SearchItemSchema(ma.Schema):

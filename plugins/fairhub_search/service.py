@@ -29,23 +29,25 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    bindparam,
     cast,
     func,
     insert,
     literal,
     null,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
-from fairhub import Actor, db, read_connection, utcnow
+from fairhub import Actor, User, db, read_connection, utcnow
 
 from .backends import index_for
 from .indexer import ENTRY_COLUMNS, FACETS, fold, value_key
 from .models import SearchEntry, SearchFacetValue, SearchGram, SearchLog, SearchWord
-from .query import Node, grams, parse, shared_grams, within
+from .query import Node, grams, parse, shared_grams, swapped, within
 
 log = logging.getLogger("fairhub.search")
 
@@ -124,28 +126,38 @@ def _visible(audience: str) -> ColumnElement[bool]:
 
 
 def _expander(connection: Connection):
-    """Fuzzy candidates from the index's own vocabulary, by edit distance: the words that share
-    enough letter pairs with the word or, for very short words, that have few letters it lacks."""
+    """Fuzzy candidates from the index's own vocabulary, by edit distance: the words of a
+    length within reach that share enough of the word's letter pairs (found through their
+    index) or are the word with adjacent letters swapped; for a word too short to share
+    pairs, the words of a length within reach with few letters it lacks."""
 
     def expand(word: str, distance: int) -> list[str]:
         folded = fold(word)
         lengths = len(folded) - distance, len(folded) + distance
         needed = shared_grams(folded, distance)
         if needed > 0:
-            candidates = (select(SearchGram.word)
-                          .where(SearchGram.gram.in_(sorted(grams(folded))),
-                                 func.length(SearchGram.word).between(*lengths))
-                          .group_by(SearchGram.word).having(func.count() >= needed))
-        else:  # every letter of a word not in this one costs an edit
-            foreign = SearchWord.word
-            for letter in sorted(set(folded)):
-                foreign = func.replace(foreign, letter, "")
-            candidates = select(SearchWord.word).where(
-                func.length(SearchWord.word).between(*lengths),
-                func.length(foreign) <= distance)
+            found = SearchGram.word
+            candidates = union(
+                select(found).where(SearchGram.gram.in_(sorted(grams(folded))),
+                                    func.length(found).between(*lengths))
+                .group_by(found).having(func.count() >= needed),
+                select(SearchWord.word).where(
+                    SearchWord.word.in_(sorted(swapped(folded, distance)))))
+        else:
+            found = SearchWord.word
+            candidates = select(found).where(func.length(found).between(*lengths),
+                                             _foreign_letters(found, folded) <= distance)
         return within(folded, connection.execute(candidates).scalars(), distance)
 
     return expand
+
+
+def _foreign_letters(column: ColumnElement[str], word: str) -> ColumnElement[int]:
+    """How many of the letters of ``column`` ``word`` lacks: each costs an edit (an insertion
+    or a substitution; a swap brings no letter in)."""
+    for letter in sorted(set(word)):
+        column = func.replace(column, letter, "")
+    return func.length(column)
 
 
 # Facets and filters
@@ -231,36 +243,94 @@ def flatten(value: dict, prefix: str = "catalogue") -> dict:
 
 
 class SearchLogBuffer:
-    """The searches one worker served, written every ``SEARCH_LOG_FLUSH_SECONDS`` (and at
-    exit) in a transaction of their own, so a search stays a read."""
+    """The searches one worker answered, kept to be written to the search log in a
+    transaction of their own, so a search stays a read.
 
-    def __init__(self, app, interval: float) -> None:
-        self.app, self.interval = app, interval
+    They are written at the first search ``interval`` seconds after the last write, when the
+    app is disposed and when the process exits (a worker stopped, or recycled after its
+    ``max_requests``). A write that fails (the database unreachable for a moment) keeps its
+    searches for the next one; beyond ``limit`` waiting, new searches are dropped, and the
+    log says how many."""
+
+    def __init__(self, app, interval: float, limit: int) -> None:
+        self.app, self.interval, self.limit = app, interval, limit
         self.rows: list[dict] = []
+        self.dropped = 0  # searches not kept since the last report
         self.lock = threading.Lock()
         self.flushed = time.monotonic()
         _BUFFERS.add(self)
 
     def note(self, user_id: int | None, query: str, results: int) -> None:
+        """Keep a search answered; write those kept if it is time."""
+        row = {"user_id": user_id, "query": query[:2000], "results": results,
+               "created_at": utcnow()}
         with self.lock:
-            self.rows.append({"user_id": user_id, "query": query[:2000], "results": results,
-                              "created_at": utcnow()})
+            full = self._keep([row])
+        if full:
+            self._say_full()
         if time.monotonic() - self.flushed >= self.interval:
             self.flush()
 
     def flush(self) -> None:
+        """Write the searches kept, or keep them for the next write if that fails."""
         with self.lock:
             rows, self.rows, self.flushed = self.rows, [], time.monotonic()
         if not rows:
             return
         try:
             with self.app.app_context(), db.engine.begin() as connection:
-                connection.execute(insert(SearchLog), rows)
+                connection.execute(_INSERT, rows)
         except Exception as error:  # the log must never fail a search, nor a worker's exit
-            log.warning("Could not write %d searches to the search log: %s", len(rows),
-                        type(error).__name__)
+            with self.lock:
+                self.rows, waiting = [], self.rows  # those noted meanwhile come after
+                full = self._keep(rows + waiting)
+            if full:
+                self._say_full()
+            log.warning("Could not write %d searches to the search log (%s: %s); they wait "
+                        "for the next write.", len(rows), type(error).__name__,
+                        _first_line(error))
+            return
+        with self.lock:
+            dropped, self.dropped = self.dropped, 0
+        if dropped:
+            log.error("The search log lacks %d searches, dropped while it could not be "
+                      "written.", dropped)
 
+    def close(self) -> None:
+        """Write the searches kept, as the app or the process ends."""
+        self.flush()
+        with self.lock:
+            lost, self.rows, self.dropped = len(self.rows) + self.dropped, [], 0
+        if lost:
+            log.error("%d searches are lost: the search log could not be written before its "
+                      "app or process ended.", lost)
+
+    def _keep(self, rows: list[dict]) -> bool:
+        """Keep ``rows`` (the lock held), up to ``limit`` searches waiting; whether this began
+        to drop searches."""
+        room = max(self.limit - len(self.rows), 0)
+        began = len(rows) > room and not self.dropped
+        self.dropped += max(len(rows) - room, 0)
+        self.rows.extend(rows[:room])
+        return began
+
+    def _say_full(self) -> None:
+        log.error("The search log has %d searches waiting, its limit "
+                  "(FAIRHUB_SEARCH_LOG_MAX_PENDING): later ones are dropped until it is "
+                  "written.", self.limit)
+
+
+def _first_line(error: Exception) -> str:
+    """The first line of what the database said (statement parameters are never shown)."""
+    return str(getattr(error, "orig", None) or error).strip().split("\n", 1)[0]
+
+
+# A search of a user deleted since is logged without them, as the foreign key would have made it.
+_INSERT = insert(SearchLog).values(
+    user_id=select(User.id).where(User.id == bindparam("user_id")).scalar_subquery(),
+    query=bindparam("query"), results=bindparam("results"),
+    created_at=bindparam("created_at", type_=SearchLog.created_at.type))
 
 # The live buffers of this process, written at exit (weakly held: an app may go away first).
 _BUFFERS: weakref.WeakSet[SearchLogBuffer] = weakref.WeakSet()
-atexit.register(lambda: [buffer.flush() for buffer in list(_BUFFERS)])
+atexit.register(lambda: [buffer.close() for buffer in list(_BUFFERS)])

@@ -26,6 +26,7 @@ from fairhub.db import (  # noqa: E402
     DirectSelect,
     UTCDateTime,
     at_commit,
+    at_dispose,
     db,
     flush_unique,
     in_values,
@@ -56,8 +57,8 @@ from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
 
 __all__ = [
-    "Actor", "ANONYMOUS", "ApiError", "at_commit", "BadRequest", "Blueprint", "call_each",
-    "Conflict", "create_app", "current_actor", "db", "DirectSelect", "echo_table", "emit",
+    "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
+    "call_each", "Conflict", "create_app", "current_actor", "db", "DirectSelect", "echo_table", "emit",
     "Event", "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
     "hookspec", "id_field", "in_values", "insert_many", "json_response", "JsonBoolean",
     "list_schema", "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import platform
+import signal
 import sys
 from importlib import metadata
 
@@ -115,7 +116,15 @@ def serve(host: str, port: int, debug: bool) -> None:
     # Not app.run(): Flask ignores it inside a `flask`-style command.
     app = current_app._get_current_object()
     app.debug = debug
+    # A service manager stops a server with SIGTERM, which would end the process on the spot:
+    # end it as Ctrl-C does, so that what the app keeps to write at exit (the search log,
+    # token use counts) is written.
+    signal.signal(signal.SIGTERM, _stop)
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
+
+
+def _stop(_signal: int, _frame) -> None:
+    raise SystemExit(0)
 
 
 @cli.group("db")

@@ -128,6 +128,7 @@ def _pinger(dialect) -> Callable:
 
 _READER = "fairhub_reader"
 _READERS = "fairhub.readers"
+_AT_DISPOSE = "fairhub.at_dispose"
 
 
 class _Readers:
@@ -213,8 +214,17 @@ def engines(app: Flask) -> set[Engine]:
         return {*db.engines.values(), app.extensions[_READERS].engine}
 
 
+def at_dispose(app: Flask, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` when :func:`dispose_engines` ends ``app``, before its connections
+    go: to write what a plugin keeps to write later (the search log). It must not raise."""
+    app.extensions.setdefault(_AT_DISPOSE, []).append(callback)
+
+
 def dispose_engines(app: Flask) -> None:
-    """Give back every pooled connection of ``app``, its session's and its reads'."""
+    """Give back every pooled connection of ``app``, its session's and its reads', once what
+    :func:`at_dispose` was given is called."""
+    for callback in app.extensions.get(_AT_DISPOSE, ()):
+        callback()
     with app.app_context():
         db.session.remove()
     app.extensions[_READERS].close()

@@ -174,8 +174,9 @@ def build_app(database_url: str, instance_path: Any, config: dict | None, plugin
 
 
 def dispose_app(app: Any) -> None:
-    """Close the session and give back every connection of an app under test (one a test or
-    a command built)."""
+    """End an app under test (one a test or a command built): what its plugins keep to write
+    later is written (see ``at_dispose``), its session closed and every connection given
+    back."""
     from fairhub.db import dispose_engines
 
     dispose_engines(app)

@@ -6,6 +6,8 @@ import re
 import sqlite3
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from fairhub_search import query
 
@@ -25,7 +27,7 @@ def T(text, field=None, prefix=False, fuzzy=0):
     ('"one"', T("one")),
     ("alz*", T("alz", prefix=True)),
     ("alz***", T("alz", prefix=True)),
-    ("alz~", T("alz", fuzzy=1)),
+    ("alz~", T("alz", fuzzy=2)),  # Lucene's default
     ("alz~1", T("alz", fuzzy=1)),
     ("alz~2", T("alz", fuzzy=2)),
     ("alz~9", T("alz", fuzzy=2)),
@@ -45,7 +47,7 @@ def T(text, field=None, prefix=False, fuzzy=0):
     ("TITLE:foo", T("foo", "title")),
     ('title:"Big Data"', Phrase(("big", "data"), "title")),
     ("publisher:ox*", T("ox", "publisher", prefix=True)),
-    ("keyword:demen~", T("demen", "keyword", fuzzy=1)),
+    ("keyword:demen~", T("demen", "keyword", fuzzy=2)),
     ("field:age description:x", And((T("age", "field"), T("x", "description")))),
     ("dictionary:a-b", And((T("a", "dictionary"), T("b", "dictionary")))),
     ("other:foo", And((T("other"), T("foo")))),
@@ -122,9 +124,9 @@ def test_to_fts5_defaults():
 
 @pytest.mark.parametrize("candidates, distance, limit, expected", [
     (["alzheimer", "alzheimers", "alzhiemer", "alzheim", "alxheimer", "zzz"], 1, 20,
-     ["alxheimer", "alzheimers"]),
-    (["alzheimer", "alzheimers", "alzhiemer", "alzheim", "alxheimer", "zzz"], 2, 20,
-     ["alxheimer", "alzheimers", "alzheim", "alzhiemer"]),
+     ["alxheimer", "alzheimers", "alzhiemer"]),
+    (["alzheimer", "alzheimers", "alzhiemer", "alzheim", "alxheimer", "lazhiemer", "zzz"], 2,
+     20, ["alxheimer", "alzheimers", "alzhiemer", "alzheim", "lazhiemer"]),
     (["alzheimers", "alxheimer", "alxheimer"], 1, 1, ["alxheimer"]),
     (["alzheimers"], 1, 0, []),
     (["alzheimers"], 0, 20, []),
@@ -137,9 +139,69 @@ def test_within(candidates, distance, limit, expected):
 @pytest.mark.parametrize("a, b, limit, expected", [
     ("kitten", "sitting", 3, 3), ("kitten", "sitting", 2, None), ("", "abc", 3, 3),
     ("abc", "abc", 0, 0), ("flaw", "lawn", 2, 2), ("日本", "日本語", 1, 1), ("a", "b", -1, None),
+    # A swap of two adjacent letters is one edit, but no letter is edited twice: swapping
+    # "ca" then inserting "b" between the two makes "abc" in two edits, which the optimal
+    # string alignment does not count (three).
+    ("alzheimer", "alzhiemer", 1, 1), ("ab", "ba", 1, 1), ("abcd", "badc", 2, 2),
+    ("abcd", "badc", 1, None), ("alzheimer", "lazhiemer", 2, 2), ("ca", "abc", 3, 3),
+    ("ca", "abc", 2, None), ("aab", "aba", 1, 1), ("abc", "acb", 0, None),
 ])
-def test_levenshtein(a, b, limit, expected):
-    assert query.levenshtein(a, b, limit) == expected
+def test_edits(a, b, limit, expected):
+    assert query.edits(a, b, limit) == expected
+    assert query.edits(b, a, limit) == expected
+
+
+def osa(a: str, b: str) -> int:
+    """The optimal string alignment distance, by the whole table (no early stop)."""
+    d = [[i + j if not i or not j else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+SHORT = st.text("abcd", max_size=9)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(SHORT, SHORT, st.integers(0, 3))
+def test_edits_stop_early_only_past_the_limit(a, b, limit):
+    distance = osa(a, b)
+    assert query.edits(a, b, limit) == (distance if distance <= limit else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SHORT, st.lists(SHORT, max_size=30), st.integers(0, 2))
+def test_within_finds_every_candidate_near_enough(word, candidates, distance):
+    near = {c: osa(word, c) for c in candidates if c != word and osa(word, c) <= distance}
+    assert within(word, candidates, distance) == sorted(near, key=lambda c: (near[c], c))[:20]
+
+
+def edited(word: str, steps: list[tuple[int, int, str]]) -> str:
+    """``word`` after each step ``(kind, where, letter)``: substitute, insert, delete, swap."""
+    for kind, where, letter in steps:
+        i = where % (len(word) + 1)
+        word = [word[:i] + letter + word[i + 1:], word[:i] + letter + word[i:],
+                word[:i] + word[i + 1:], word[:i] + word[i + 1:i + 2] + word[i:i + 1]
+                + word[i + 2:]][kind]
+    return word
+
+
+@settings(max_examples=1000, deadline=None)
+@given(SHORT, st.lists(st.tuples(st.integers(0, 3), st.integers(0, 9), st.sampled_from("abce")),
+                       max_size=2), st.integers(1, 2))
+@example("alzhiemer", [(3, 3, "a")], 1)
+@example("asthma", [(3, 0, "a"), (3, 3, "a")], 2)
+def test_words_within_reach_share_enough_pairs_or_are_swaps(word, steps, distance):
+    """What fuzzy expansion asks of the index never leaves out a word within reach."""
+    other = edited(word, steps)
+    if query.edits(word, other, distance) is not None:
+        shared = len(query.grams(word) & query.grams(other))
+        assert shared >= query.shared_grams(word, distance) or (
+            other in query.swapped(word, distance)), other
 
 
 HOSTILE = [
@@ -224,8 +286,11 @@ def assert_safe(text, db):
     ("field:fract*", [3]),
     ("dictionary:visits -keyword:dementia", [3]),
     ("alzhaimar~2", [1, 3]),
-    ("alzhaimar~", []),
+    ("alzhaimar~", [1, 3]),
+    ("alzhaimar~1", []),
     ("alzheimr~", [1, 3]),
+    ("alzhiemer~1", [1, 3]),
+    ("alzhiemer~0", []),
     ("alzheimr", []),
     ("cafe", [4]), ("CAFÉ", [4]), ("uber", [4]), ("Über", [4]), ("日本", [4]), ("zurich", [4]),
     ("-alzheimer", None),

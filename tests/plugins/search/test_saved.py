@@ -14,12 +14,6 @@ SAVED = "/api/search/saved"
 
 
 @pytest.fixture
-def app(make_app):
-    """Searches are logged at once: none waits for the exit, when the database is gone."""
-    return make_app({"SEARCH_LOG_FLUSH_SECONDS": 0})
-
-
-@pytest.fixture
 def client(app):
     """Signed in as a standard user, who holds every search permission."""
     return signed_in(app)

@@ -178,12 +178,28 @@ MATCHES = [
     ("asthma", ASTHMA),
     ("asth*", ASTHMA),
     ("derma*", {"skin_eczema"}),
-    ("asthna~", ASTHMA),  # fuzzy, distance 1
+    # Fuzzy as Lucene reads it: "~" is within two edits, "~1" one, "~0" none; a swap of two
+    # adjacent letters is one edit.
+    ("asthna~", ASTHMA),  # one edit
     ("asthna~1", ASTHMA),
-    ("azthna~2", ASTHMA),  # distance 2
+    ("asthna~0", set()),
+    ("asthma~0", ASTHMA),
+    ("azthna~", ASTHMA),  # two edits
+    ("azthna~2", ASTHMA),
     ("azthna~1", set()),
+    ("azthna~0", set()),
     ("azthna", set()),
     ("asthna", set()),
+    ("alzhiemer~", {"dementia_trial"}),  # a swap
+    ("alzhiemer~1", {"dementia_trial"}),
+    ("alzhiemer~0", set()),
+    ("alzhiemer", set()),
+    ("alzhiemr~", {"dementia_trial"}),  # a swap and a deletion
+    ("alzhiemr~1", set()),
+    ("atsham~", ASTHMA),  # two swaps, sharing one pair of letters with "asthma"
+    ("atsham~1", set()),
+    ("keyword:alzhiemer~", {"dementia_trial"}),
+    ("title:alzhiemer~", set()),
     ('"night shift"', {"sleep_shift"}),  # phrase: adjacent, in order
     ('"shift night"', set()),
     ("night shift", {"sleep_shift", "cafe_workers"}),  # words: all, anywhere
@@ -247,7 +263,8 @@ def test_fuzzy_candidates_are_every_word_near_enough(app, corpus, distance):
         vocabulary = db.session.scalars(db.select(SearchWord.word)).all()
         expand = service._expander(db.session.connection())
         for word in ("a", "of", "nut", "lung", "asthna", "genève", "vistt", "fev2", "zzzzzz",
-                     "spirometry", "mmse_totl", "x" * 64):
+                     "spirometry", "mmse_totl", "x" * 64, "atsham", "psiormetry", "alzhiemer",
+                     "lazhiemer", "cezeam", "demnetai", "spiromerty", "ilke"):
             assert expand(word, distance) == within(service.fold(word), vocabulary, distance)
 
 

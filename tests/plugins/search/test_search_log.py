@@ -1,0 +1,217 @@
+"""The search log keeps every search answered: through writes that fail, the app's disposal
+and the end of the process serving it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+import requests
+from conftest import signed_in
+from sqlalchemy import select, text
+
+from fairhub import db
+from fairhub.testing import dispose_app, free_port
+
+URL = "/api/search/search"
+
+
+def logged(app, who: bool = False) -> list:
+    """The queries in the search log (with their user ids if ``who``), oldest first."""
+    from fairhub_search.models import SearchLog
+
+    columns = (SearchLog.query, SearchLog.user_id) if who else (SearchLog.query,)
+    with app.app_context():
+        rows = db.session.execute(select(*columns).order_by(SearchLog.created_at,
+                                                            SearchLog.id)).all()
+    return [tuple(row) if who else row[0] for row in rows]
+
+
+def searched(client, *queries: str) -> None:
+    for query in queries:
+        response = client.get(URL, query_string={"index": "fair-index", "query": query})
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def rename(app, table: str, to: str) -> None:
+    with app.app_context():
+        db.session.execute(text(f"ALTER TABLE {table} RENAME TO {to}"))
+        db.session.commit()
+
+
+def test_searches_wait_while_their_log_cannot_be_written(make_app, caplog):
+    """A write that fails keeps its searches for the next one; searches are answered all the
+    same."""
+    app = make_app({"SEARCH_LOG_FLUSH_SECONDS": 0})  # every search writes the log at once
+    client = signed_in(app)
+    searched(client, "asthma")
+    rename(app, "search_log", "search_log_away")  # every write of the log now fails for real
+    searched(client, "eczema", "dementia")
+    assert "Could not write 1 searches to the search log" in caplog.text
+    assert "Could not write 2 searches to the search log" in caplog.text
+    rename(app, "search_log_away", "search_log")
+    assert logged(app) == ["asthma"]
+    searched(client, "genetics")
+    assert logged(app) == ["asthma", "eczema", "dementia", "genetics"]
+    assert "lost" not in caplog.text and "dropped" not in caplog.text
+
+
+def test_a_worker_keeps_at_most_its_limit_and_says_how_many_it_dropped(make_app, caplog):
+    app = make_app({"SEARCH_LOG_FLUSH_SECONDS": 0, "SEARCH_LOG_MAX_PENDING": 2})
+    client = signed_in(app)
+    rename(app, "search_log", "search_log_away")
+    searched(client, "one", "two", "three", "four")
+    assert caplog.text.count("its limit (FAIRHUB_SEARCH_LOG_MAX_PENDING)") == 1
+    rename(app, "search_log_away", "search_log")
+    searched(client, "five")  # dropped too: the two waiting fill the limit until written
+    assert logged(app) == ["one", "two"]
+    assert "The search log lacks 3 searches, dropped while it could not be written" in \
+        caplog.text
+    searched(client, "six")
+    assert logged(app) == ["one", "two", "six"]
+
+
+def test_disposing_of_the_app_writes_what_it_kept(make_app, caplog):
+    app = make_app()  # the next write is 5 seconds away
+    client = signed_in(app)
+    searched(client, "asthma", "eczema")
+    reader = make_app(create_tables=False)
+    assert logged(reader) == []
+    dispose_app(app)
+    assert logged(reader) == ["asthma", "eczema"]
+    assert "search log" not in caplog.text
+
+
+def test_disposing_of_an_app_that_cannot_write_its_log_says_what_is_lost(make_app, caplog):
+    app = make_app()
+    searched(signed_in(app), "asthma", "eczema")
+    rename(app, "search_log", "search_log_away")
+    dispose_app(app)
+    assert "2 searches are lost: the search log could not be written" in caplog.text
+    rename(app, "search_log_away", "search_log")
+    dispose_app(app)  # what was lost is not written later, nor said lost twice
+    assert logged(app) == []
+    assert caplog.text.count("are lost") == 1
+
+
+def test_a_search_by_a_user_deleted_since_is_logged_without_them(make_app):
+    from fairhub import User
+
+    app = make_app()
+    stays, goes = signed_in(app), signed_in(app)
+    searched(stays, "asthma")
+    searched(goes, "eczema")
+    with app.app_context():  # the API archives users and never deletes one: done by hand
+        first, last = db.session.scalars(select(User.id).order_by(User.id)).all()
+        db.session.execute(text("DELETE FROM api_tokens WHERE owner_id = :id"), {"id": last})
+        db.session.execute(text("DELETE FROM users WHERE id = :id"), {"id": last})
+        db.session.commit()
+    dispose_app(app)
+    assert logged(make_app(create_tables=False), who=True) == [("asthma", first),
+                                                               ("eczema", None)]
+
+
+# The process ends
+
+
+def _reader(fairhub_command) -> str:
+    """A token of a new standard user, made through the CLI."""
+    fairhub_command("users", "create", "reader@example.org", "--role", "standard",
+                    stdin="a-long-password\n")
+    return fairhub_command("tokens", "create", "reader@example.org", "--name", "live",
+                           "--role", "standard", "--valid-to", "2099-01-01",
+                           "--reason", "test")
+
+
+def _search(base: str, secret: str, queries: list[str]) -> None:
+    for query in queries:  # a connection each: each worker gets some
+        answer = requests.get(f"{base}{URL}", params={"index": "fair-index", "query": query},
+                              headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+        assert answer.status_code == 200, answer.text
+
+
+def _master(port: int) -> int:
+    """The gunicorn master this test started to serve ``port``."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                command = file.read().replace(b"\0", b" ")
+            with open(f"/proc/{pid}/stat") as file:
+                parent = int(file.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if b"gunicorn" in command and f"127.0.0.1:{port}".encode() in command \
+                and parent == os.getpid():
+            return int(pid)
+    raise AssertionError(f"no gunicorn master serves port {port}")
+
+
+def _ended(pid: int, timeout: float = 30) -> bool:
+    """Whether the child process ``pid`` has ended (left for the test kit to reap)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                if file.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_gunicorn_workers_stopped_gracefully_write_what_they_kept(live_server, fairhub_command,
+                                                                  make_app):
+    base = live_server(workers=2, env={"FAIRHUB_SEARCH_LOG_FLUSH_SECONDS": "3600"})
+    queries = [f"query{n}" for n in range(20)]
+    _search(base, _reader(fairhub_command), queries)
+    reader = make_app(create_tables=False)
+    assert logged(reader) == []  # kept by the workers: their next write is an hour away
+    master = _master(urlparse(base).port)
+    os.kill(master, signal.SIGTERM)  # what a service manager sends
+    assert _ended(master)
+    assert sorted(logged(reader)) == sorted(queries)
+
+
+def test_a_gunicorn_worker_recycled_after_its_max_requests_writes_what_it_kept(
+        live_server, fairhub_command, make_app):
+    base = live_server(workers=1, env={"FAIRHUB_SEARCH_LOG_FLUSH_SECONDS": "3600",
+                                       "GUNICORN_CMD_ARGS": "--max-requests 4"})
+    _search(base, _reader(fairhub_command), ["one", "two", "three", "four", "five"])
+    reader = make_app(create_tables=False)
+    deadline = time.monotonic() + 30
+    while len(logged(reader)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the worker ends after its fourth answer, then writes
+    assert logged(reader) == ["one", "two", "three", "four"]
+
+
+def test_the_development_server_stopped_with_sigterm_writes_what_it_kept(
+        fairhub_env, fairhub_command, make_app):
+    """`fairhub serve` (`make run`) ends as on Ctrl-C when a service manager stops it."""
+    fairhub_command("db", "upgrade")
+    secret = _reader(fairhub_command)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fairhub", "serve", "--port", str(port)],
+        env={**fairhub_env, "FAIRHUB_SEARCH_LOG_FLUSH_SECONDS": "3600"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/api/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        _search(base, secret, ["asthma", "eczema"])
+        reader = make_app(create_tables=False)
+        assert logged(reader) == []
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.kill()
+        server.wait()
+    assert logged(reader) == ["asthma", "eczema"]
