@@ -120,7 +120,7 @@ def test_a_search_by_a_user_deleted_since_is_logged_without_them(make_app):
 def _reader(fairhub_command) -> str:
     """A token of a new standard user, made through the CLI."""
     fairhub_command("users", "create", "reader@example.org", "--role", "standard",
-                    stdin="a-long-password\n")
+                    "--approved", stdin="a-long-password\n")
     return fairhub_command("tokens", "create", "reader@example.org", "--name", "live",
                            "--role", "standard", "--valid-to", "2099-01-01",
                            "--reason", "test")
