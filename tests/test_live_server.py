@@ -7,17 +7,12 @@ import time
 
 import requests
 
-from fairhub.testing import free_port
+from fairhub.testing import bearer, free_port
 
 
-def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server, fairhub_command):
+def test_gunicorn_serves_health_docs_errors_and_plugin_routes(live_server, live_token):
     base = live_server(workers=2)
-    fairhub_command("users", "create", "writer@example.org", "--role", "data-manager",
-                    "--approved", stdin="a-long-password\n")
-    secret = fairhub_command("tokens", "create", "writer@example.org", "--name", "live",
-                             "--role", "data-manager", "--valid-to", "2099-01-01",
-                             "--reason", "test")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(live_token("data-manager"))
     health = requests.get(f"{base}/api/health", timeout=10)
     assert health.status_code == 200 and health.json()["database"]["status"] == "ok"
     assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200

@@ -10,7 +10,9 @@ Plugin authors get the same fixtures the core's tests use:
 - ``assert_error(response, status, code, message)``: the error shape, checked; ``bearer(secret)``
   the Authorization header of a token;
 - ``live_server(workers=2, env=None)``: the same database served by gunicorn, for real HTTP
-  clients; returns the base URL; ``fairhub_command(*args, stdin="")`` runs the CLI on it;
+  clients; returns the base URL (``live_server.master(url)`` and ``.workers(url)`` are its
+  processes); ``live_token(role)`` the secret of an approved user's API token made with the
+  CLI; ``fairhub_command(*args, stdin="")`` runs the CLI on it;
 - ``fairhub_cli(*args, input="")``: the CLI in this process (click's CliRunner) on this test's
   database, migrated first; returns click's Result. ``make_app(create_tables=False)`` gives an
   app on the same database to check what a command did.
@@ -349,28 +351,26 @@ def fairhub_cli(fairhub_env: dict) -> Callable[..., Any]:
     return run
 
 
-@pytest.fixture
-def live_server(fairhub_env: dict, fairhub_command, tmp_path) -> Iterator[Callable[..., str]]:
-    """Start fairhub under gunicorn on 127.0.0.1, migrated with ``fairhub db upgrade``.
+class LiveServers:
+    """The ``live_server`` fixture: ``live_server(workers=2, env=None)`` starts fairhub under
+    gunicorn on 127.0.0.1 (migrated first) and returns its base URL; ``master(url)`` and
+    ``workers(url)`` give the process ids serving it, for tests that signal them."""
 
-    Call it as ``live_server(workers=2, env={...})``; it returns the base URL. Make users and
-    tokens for it with ``fairhub_command("users", "create", EMAIL, "--approved", ...)``.
-    Servers are stopped when the test ends.
-    """
-    servers: list[subprocess.Popen] = []
+    def __init__(self, fairhub_env: dict, fairhub_command: Callable[..., str], logs: Path):
+        self.env, self.command, self.logs = fairhub_env, fairhub_command, logs
+        self.servers: dict[str, subprocess.Popen] = {}
 
-    def start(workers: int = 2, env: dict | None = None) -> str:
+    def __call__(self, workers: int = 2, env: dict | None = None) -> str:
         port = free_port()
-        settings = {**fairhub_env, **(env or {})}
-        fairhub_command("db", "upgrade")
-        log = open(tmp_path / f"gunicorn-{port}.log", "wb")
+        self.command("db", "upgrade")
+        log = open(self.logs / f"gunicorn-{port}.log", "wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
              "--graceful-timeout", "5", "fairhub.wsgi:app"],
-            env=settings, stdout=log, stderr=subprocess.STDOUT,
+            env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
         )
-        servers.append(process)
         url = f"http://127.0.0.1:{port}"
+        self.servers[url] = process
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -382,11 +382,53 @@ def live_server(fairhub_env: dict, fairhub_command, tmp_path) -> Iterator[Callab
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start within 30 seconds")
 
-    yield start
-    for process in servers:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def master(self, url: str) -> int:
+        """The process id of the gunicorn master serving ``url``."""
+        return self.servers[url].pid
+
+    def workers(self, url: str) -> list[int]:
+        """The process ids of the gunicorn workers serving ``url`` now."""
+        master, found = self.master(url), []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as file:
+                    fields = file.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master and fields[0] != "Z":
+                found.append(int(pid))
+        return found
+
+    def stop_all(self) -> None:
+        for process in self.servers.values():
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def live_server(fairhub_env: dict, fairhub_command, tmp_path) -> Iterator[LiveServers]:
+    """Start fairhub under gunicorn: ``live_server(workers=2, env={...})`` returns the base
+    URL (see :class:`LiveServers`); give it callers with ``live_token``. Servers are stopped
+    when the test ends."""
+    servers = LiveServers(fairhub_env, fairhub_command, tmp_path)
+    yield servers
+    servers.stop_all()
+
+
+@pytest.fixture
+def live_token(fairhub_command) -> Callable[..., str]:
+    """``live_token(role="standard", email=None)``: an approved user with ``role``, made with
+    the command line as an operator would, and the secret of an API token of theirs."""
+
+    def make(role: str = "standard", email: str | None = None) -> str:
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.org"
+        fairhub_command("users", "create", email, "--role", role, "--approved",
+                        stdin="a-long-password\n")
+        return fairhub_command("tokens", "create", email, "--name", "live", "--role", role,
+                               "--valid-to", "2099-01-01", "--reason", "test")
+
+    return make

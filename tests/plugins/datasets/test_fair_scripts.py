@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import requests
 
-
-def _steward(live_server, fairhub_command) -> tuple[str, dict]:
-    base = live_server(workers=1)
-    fairhub_command("users", "create", "manager@example.org", "--role", "data-manager",
-                    "--approved", stdin="a-long-password\n")
-    secret = fairhub_command("tokens", "create", "manager@example.org", "--name", "script",
-                             "--role", "data-manager", "--valid-to", "2099-01-01",
-                             "--reason", "test")
-    return base, {"Authorization": f"Bearer {secret}"}
+from fairhub.testing import bearer
 
 
-def test_a_dictionary_patched_with_the_object_read_back(live_server, fairhub_command, example):
-    base, auth = _steward(live_server, fairhub_command)
+def test_a_dictionary_patched_with_the_object_read_back(live_server, live_token, example):
+    base, auth = live_server(workers=1), bearer(live_token("data-manager"))
     created = requests.post(f"{base}/api/datasets/", json=example("dataset-create"),
                             headers=auth, timeout=10)
     assert created.status_code == 201, created.text

@@ -17,21 +17,18 @@ from .support import EXAMPLES, dates_of_downloads
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
+from fairhub.testing import bearer
+
 MIB = 1024 * 1024
 CHUNK = 5 * MIB  # what the FAIR client scripts use
 
 
 @pytest.fixture
-def server(live_server, fairhub_command):
+def server(live_server, live_token):
     """A live server, a data manager's token for it and a dataset they own."""
     base = live_server(workers=2, env={"FAIRHUB_FILES_WRITE_LEASE_SECONDS": "1",
                                        "FAIRHUB_FILES_MAX_SIZE": str(64 * MIB)})
-    fairhub_command("users", "create", "steward@example.org", "--role", "data-manager",
-                    "--approved", stdin="a-long-password\n")
-    secret = fairhub_command("tokens", "create", "steward@example.org", "--name", "live",
-                             "--role", "data-manager", "--valid-to", "2099-01-01",
-                             "--reason", "test")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(live_token("data-manager"))
     body = (EXAMPLES / "dataset-create.json").read_text()
     created = requests.post(f"{base}/api/datasets/", data=body, timeout=30,
                             headers={**auth, "Content-Type": "application/json"})
@@ -85,24 +82,7 @@ def test_a_download_carries_one_date_header(server):
                        f'"{answer["sha256"]}"')
 
 
-def _workers(port: int) -> list[int]:
-    """The gunicorn workers (not the master) serving ``port``."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                command = file.read().replace(b"\0", b" ")
-            with open(f"/proc/{pid}/stat") as file:
-                parent = int(file.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        if b"gunicorn" in command and f"127.0.0.1:{port}".encode() in command \
-                and parent != os.getpid():
-            found.append(int(pid))
-    return found
-
-
-def test_an_upload_resumes_after_its_worker_is_killed_mid_chunk(server):
+def test_an_upload_resumes_after_its_worker_is_killed_mid_chunk(server, live_server):
     base, auth, code = server
     data = content(11 * MIB, seed=1)
     uploader = tus(base, auth, f"/api/files/datasets/{code}/attachments").uploader(
@@ -122,7 +102,7 @@ def test_an_upload_resumes_after_its_worker_is_killed_mid_chunk(server):
             f"Content-Length: {CHUNK}\r\n\r\n").encode()
     sock.sendall(head + data[CHUNK:CHUNK + 2 * MIB])
     time.sleep(1)
-    for pid in _workers(port):
+    for pid in live_server.workers(base):
         os.kill(pid, signal.SIGKILL)
     sock.close()
     # A fresh uploader, as a script run again would make, picks up from the server's offset.

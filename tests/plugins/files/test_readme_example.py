@@ -6,20 +6,18 @@ from pathlib import Path
 
 import requests
 
+from fairhub.testing import bearer
+
 README = (Path(__file__).parents[3] / "README.md").read_text()
 
 
-def test_the_readme_upload_example_names_the_file(live_server, fairhub_command, tmp_path,
+def test_the_readme_upload_example_names_the_file(live_server, live_token, tmp_path,
                                                   monkeypatch):
     (example,) = [block for block in re.findall(r"```python\n(.*?)```", README, flags=re.S)
                   if "tusclient" in block]
     base = live_server(workers=1)
-    fairhub_command("users", "create", "steward@example.org", "--role", "data-manager",
-                    "--approved", stdin="a-long-password\n")
-    secret = fairhub_command("tokens", "create", "steward@example.org", "--name", "live",
-                             "--role", "data-manager", "--valid-to", "2099-01-01",
-                             "--reason", "test")
-    auth = {"Authorization": f"Bearer {secret}"}
+    secret = live_token("data-manager")
+    auth = bearer(secret)
     created = requests.post(f"{base}/api/datasets", headers=auth, timeout=10, json={
         "code": "asthma", "catalogue": {"title": "Asthma", "description": "Made up."}})
     assert created.status_code == 201, created.text

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import requests
 
+from fairhub.testing import bearer
+
 from .conftest import ANSWERS, dataset_body
 
 
 def test_a_data_owners_export_script_lists_the_requests_on_their_datasets(live_server,
-                                                                          fairhub_command):
+                                                                          live_token):
     base = live_server(workers=1)
 
-    def token(email: str, role: str) -> dict:
-        fairhub_command("users", "create", email, "--role", role, "--approved",
-                        stdin="a-long-password\n")
-        secret = fairhub_command("tokens", "create", email, "--name", "script", "--role", role,
-                                 "--valid-to", "2099-01-01", "--reason", "test")
-        return {"Authorization": f"Bearer {secret}"}
-
-    owner = token("owner@example.org", "data-manager")
-    researcher = token("researcher@example.org", "standard")
+    owner = bearer(live_token("data-manager", "owner@example.org"))
+    researcher = bearer(live_token("standard", "researcher@example.org"))
     created = requests.post(f"{base}/api/datasets/", json=dataset_body("asthma"), headers=owner,
                             timeout=10)
     assert created.status_code == 201, created.text

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from urllib.parse import urlparse
 
 import requests
 from conftest import signed_in
@@ -117,36 +116,11 @@ def test_a_search_by_a_user_deleted_since_is_logged_without_them(make_app):
 # The process ends
 
 
-def _reader(fairhub_command) -> str:
-    """A token of a new standard user, made through the CLI."""
-    fairhub_command("users", "create", "reader@example.org", "--role", "standard",
-                    "--approved", stdin="a-long-password\n")
-    return fairhub_command("tokens", "create", "reader@example.org", "--name", "live",
-                           "--role", "standard", "--valid-to", "2099-01-01",
-                           "--reason", "test")
-
-
 def _search(base: str, secret: str, queries: list[str]) -> None:
     for query in queries:  # a connection each: each worker gets some
         answer = requests.get(f"{base}{URL}", params={"index": "fair-index", "query": query},
                               headers={"Authorization": f"Bearer {secret}"}, timeout=30)
         assert answer.status_code == 200, answer.text
-
-
-def _master(port: int) -> int:
-    """The gunicorn master this test started to serve ``port``."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                command = file.read().replace(b"\0", b" ")
-            with open(f"/proc/{pid}/stat") as file:
-                parent = int(file.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        if b"gunicorn" in command and f"127.0.0.1:{port}".encode() in command \
-                and parent == os.getpid():
-            return int(pid)
-    raise AssertionError(f"no gunicorn master serves port {port}")
 
 
 def _ended(pid: int, timeout: float = 30) -> bool:
@@ -163,24 +137,24 @@ def _ended(pid: int, timeout: float = 30) -> bool:
     return False
 
 
-def test_gunicorn_workers_stopped_gracefully_write_what_they_kept(live_server, fairhub_command,
+def test_gunicorn_workers_stopped_gracefully_write_what_they_kept(live_server, live_token,
                                                                   make_app):
     base = live_server(workers=2, env={"FAIRHUB_SEARCH_LOG_FLUSH_SECONDS": "3600"})
     queries = [f"query{n}" for n in range(20)]
-    _search(base, _reader(fairhub_command), queries)
+    _search(base, live_token(), queries)
     reader = make_app(create_tables=False)
     assert logged(reader) == []  # kept by the workers: their next write is an hour away
-    master = _master(urlparse(base).port)
+    master = live_server.master(base)
     os.kill(master, signal.SIGTERM)  # what a service manager sends
     assert _ended(master)
     assert sorted(logged(reader)) == sorted(queries)
 
 
 def test_a_gunicorn_worker_recycled_after_its_max_requests_writes_what_it_kept(
-        live_server, fairhub_command, make_app):
+        live_server, live_token, make_app):
     base = live_server(workers=1, env={"FAIRHUB_SEARCH_LOG_FLUSH_SECONDS": "3600",
                                        "GUNICORN_CMD_ARGS": "--max-requests 4"})
-    _search(base, _reader(fairhub_command), ["one", "two", "three", "four", "five"])
+    _search(base, live_token(), ["one", "two", "three", "four", "five"])
     reader = make_app(create_tables=False)
     deadline = time.monotonic() + 30
     while len(logged(reader)) < 4 and time.monotonic() < deadline:
@@ -189,10 +163,10 @@ def test_a_gunicorn_worker_recycled_after_its_max_requests_writes_what_it_kept(
 
 
 def test_the_development_server_stopped_with_sigterm_writes_what_it_kept(
-        fairhub_env, fairhub_command, make_app):
+        fairhub_env, fairhub_command, live_token, make_app):
     """`fairhub serve` (`make run`) ends as on Ctrl-C when a service manager stops it."""
     fairhub_command("db", "upgrade")
-    secret = _reader(fairhub_command)
+    secret = live_token()
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "fairhub", "serve", "--port", str(port)],
