@@ -10,7 +10,15 @@ from typing import Any
 
 import marshmallow as ma
 
-from fairhub import FastSchema, JsonBoolean, NestedList, PageArgsSchema, Timestamp, id_field
+from fairhub import (
+    Dumped,
+    FastSchema,
+    JsonBoolean,
+    NestedList,
+    PageArgsSchema,
+    Timestamp,
+    id_field,
+)
 
 from .models import CODE_LENGTH, LEVELS, VISIBILITIES
 
@@ -416,22 +424,31 @@ class DictionarySchema(ma.Schema):
     updated_at = Timestamp(required=True)
 
 
+def shown(catalogue: dict) -> dict:
+    """A stored catalogue as answers show it: every documented key (null when unset), then
+    any others the dataset was given."""
+    return {**dict.fromkeys(CATALOGUE_KEYS), **catalogue}
+
+
 class CatalogueOutSchema(CatalogueSchema):
     """Every documented key (null when unset), then any others the dataset was given."""
 
     @ma.post_dump(pass_original=True)
     def everything(self, _data: dict, original: dict, **_: Any) -> dict:
-        return {**{key: None for key in CATALOGUE_KEYS}, **original}
+        return shown(original)
 
 
 class DatasetSchema(ma.Schema):
+    # Dumped once per version of a dataset and kept by each worker (see .cache).
+    DUMPED = ("catalogue", "dictionaries")
+
     id = ma.fields.Integer(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     visibility = ma.fields.String(required=True)
     workflow_key = ma.fields.String(allow_none=True, required=True)
-    catalogue = ma.fields.Nested(CatalogueOutSchema, required=True)
-    dictionaries = ma.fields.Nested(DictionarySchema, many=True, required=True)
+    catalogue = Dumped(CatalogueOutSchema, required=True)
+    dictionaries = Dumped(DictionarySchema, many=True, required=True)
     approvers = ma.fields.Nested(PersonSchema, many=True, required=True, metadata={
         "description": "Who approves access requests: the owners and reviewers."})
     created_at = Timestamp(required=True)

@@ -22,8 +22,8 @@ from fairhub import (
     emit,
     utcnow,
 )
-from fairhub_datasets import access
-from fairhub_datasets.models import Dataset, Dictionary
+import fairhub_datasets as datasets
+from fairhub_datasets import Dataset, Dictionary
 
 from .models import StoredFile
 from .storage import storage_for
@@ -54,7 +54,7 @@ def listing(actor: Actor, dataset: Dataset, kind: str, dictionary: Dictionary | 
     query = _with_codes().where(StoredFile.dataset_id == dataset.id, StoredFile.kind == kind)
     if dictionary is not None:
         query = query.where(StoredFile.dictionary_id == dictionary.id)
-    if not access.may(actor, dataset, "manage"):
+    if not datasets.may(actor, dataset, "manage"):
         shown = StoredFile.created_by == actor.user_id
         if kind != "table":
             shown = shown | ((StoredFile.status == "complete") & (StoredFile.viewing != "hidden"))
@@ -64,7 +64,7 @@ def listing(actor: Actor, dataset: Dataset, kind: str, dictionary: Dictionary | 
 
 def mine(actor: Actor, status: str | None) -> Select:
     """My uploads, newest first, on datasets I still see."""
-    query = (_with_codes().where(StoredFile.created_by == actor.user_id, access.visible(actor))
+    query = (_with_codes().where(StoredFile.created_by == actor.user_id, datasets.visible(actor))
              .order_by(StoredFile.id.desc()))
     return query.where(StoredFile.status == status) if status else query
 
@@ -72,8 +72,8 @@ def mine(actor: Actor, status: str | None) -> Select:
 def get(actor: Actor, file_id: int) -> tuple[StoredFile, Dataset, dict]:
     """File ``file_id`` if ``actor`` may see it, its dataset and its answer; else 404."""
     row = db.session.execute(
-        _with_codes().add_columns(Dataset).where(StoredFile.id == file_id, access.visible(actor)),
-        access.params(actor)).one_or_none()
+        _with_codes().add_columns(Dataset).where(StoredFile.id == file_id, datasets.visible(actor)),
+        datasets.params(actor)).one_or_none()
     if row is not None:
         upload, dataset_code, dictionary_code, dataset = row
         if _sees(actor, upload, dataset):
@@ -86,13 +86,13 @@ def _sees(actor: Actor, upload: StoredFile, dataset: Dataset) -> bool:
         return True
     if upload.kind != "table" and upload.status == "complete" and upload.viewing != "hidden":
         return True
-    return access.may(actor, dataset, "manage")
+    return datasets.may(actor, dataset, "manage")
 
 
 def update(actor: Actor, file_id: int, changes: dict) -> dict:
     """Change a file's viewing or transfer setting (needs edit on the dataset)."""
     upload, dataset, _ = get(actor, file_id)
-    access.require(actor, dataset, "edit")
+    datasets.require(actor, dataset, "edit")
     if upload.kind == "table":
         raise ValidationError("A table load has no viewing or transfer setting.")
     changed = {key: value for key, value in changes.items() if getattr(upload, key) != value}
@@ -108,7 +108,7 @@ def update(actor: Actor, file_id: int, changes: dict) -> dict:
 def delete(actor: Actor, file_id: int) -> None:
     """Delete a file and its bytes (needs manage on the dataset)."""
     upload, dataset, answer = get(actor, file_id)
-    access.require(actor, dataset, "manage")
+    datasets.require(actor, dataset, "manage")
     emit(Event("file", "delete", target=target(upload),
                details={"dataset": dataset.code, "filename": upload.filename}))
     keys = [upload.storage_key]
@@ -123,7 +123,7 @@ def download(actor: Actor, file_id: int) -> tuple[StoredFile, str]:
     if upload.kind == "table" or upload.status != "complete":
         raise NotFound(f"File {file_id} has no content to download.")
     if upload.viewing != "downloadable" and upload.created_by != actor.user_id \
-            and not access.may(actor, dataset, "edit"):
+            and not datasets.may(actor, dataset, "edit"):
         raise Forbidden(f"File {file_id} may be viewed but not downloaded.")
     emit(Event("file", "download", target=target(upload),
                details={"dataset": dataset.code, "filename": upload.filename}))

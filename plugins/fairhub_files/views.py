@@ -13,9 +13,8 @@ from fairhub import (
     list_schema,
     paginate,
 )
-from fairhub_datasets import access
-from fairhub_datasets import service as datasets
-from fairhub_datasets.models import Dataset
+import fairhub_datasets as datasets
+from fairhub_datasets import Dataset
 
 from . import service, tus, uploads
 from .models import StoredFile
@@ -99,7 +98,7 @@ def _create(kind: str, dataset, dictionary) -> Response:
     extra = {name: request.headers[header][:200] for header, name in tus.FAIR_HEADERS.items()
              if header in request.headers}
     actor = current_actor()
-    access.require(actor, dataset, "edit")
+    datasets.require(actor, dataset, "edit")
     with_body = request.content_length or request.headers.get("Transfer-Encoding")
     if with_body:
         _check_content_type()
@@ -200,7 +199,7 @@ class MyUploads(MethodView):
     def get(self, args):
         """List my uploads on datasets I may see, newest first, with their status."""
         actor = current_actor()
-        return _page(service.mine(actor, args.get("status")), args, access.params(actor))
+        return _page(service.mine(actor, args.get("status")), args, datasets.params(actor))
 
 
 def _my_upload(upload_id: str) -> StoredFile:
@@ -209,10 +208,10 @@ def _my_upload(upload_id: str) -> StoredFile:
     row = db.session.execute(
         db.select(StoredFile, Dataset).join(Dataset, Dataset.id == StoredFile.dataset_id)
         .where(StoredFile.upload_id == upload_id, StoredFile.created_by == actor.user_id,
-               access.visible(actor)), access.params(actor)).one_or_none()
+               datasets.visible(actor)), datasets.params(actor)).one_or_none()
     if row is None:
         raise NotFound("The upload does not exist.")
-    access.require(actor, row.Dataset, "edit")
+    datasets.require(actor, row.Dataset, "edit")
     return row.StoredFile
 
 
