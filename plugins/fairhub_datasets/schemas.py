@@ -12,9 +12,7 @@ import marshmallow as ma
 
 from fairhub import (
     Dumped,
-    FastSchema,
     JsonBoolean,
-    NestedList,
     PageArgsSchema,
     Timestamp,
     id_field,
@@ -90,7 +88,7 @@ class IsoDate(ma.fields.String):
 # Catalogue
 
 
-class PublisherSchema(FastSchema):
+class PublisherSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
@@ -98,7 +96,7 @@ class PublisherSchema(FastSchema):
     url = Uri(allow_none=True)
 
 
-class CatalogueSchema(FastSchema):
+class CatalogueSchema(ma.Schema):
     """The DCAT-aligned description of a dataset; keys beyond these are kept as given."""
 
     class Meta:
@@ -172,12 +170,12 @@ class LookupOptionSchema(ma.Schema):
     description = _text(2000, allow_none=True, load_default=None)
 
 
-class LookupSchema(FastSchema):
+class LookupSchema(ma.Schema):
     """A lookup in the ``{type, options}`` form, the one answers always use."""
 
     type = ma.fields.String(allow_none=True, load_default=None,
                             validate=ma.validate.OneOf(FIELD_TYPES))
-    options = NestedList(LookupOptionSchema, required=True)
+    options = ma.fields.Nested(LookupOptionSchema, many=True, required=True)
 
     @ma.validates("options")
     def distinct(self, options: list, **_: Any) -> None:
@@ -268,14 +266,14 @@ def _fits(value: Any, field_type: str) -> bool:
     return True
 
 
-class DictionaryInputSchema(FastSchema):
+class DictionaryInputSchema(ma.Schema):
     """A dictionary as sent: all keys optional here, the service decides what a change needs."""
 
     id = id_field(metadata={"description": "Names an existing dictionary (PATCH)."})
     code = _code(DICTIONARY_CODE)
     name = _name()
     description = _text(MAX_TEXT, allow_none=True)
-    fields = NestedList(FieldSchema)
+    fields = ma.fields.Nested(FieldSchema, many=True)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField())
     toBeDeleted = JsonBoolean(metadata={"description": "Delete this dictionary (PATCH)."})
 
@@ -302,7 +300,7 @@ class DictionaryCreateSchema(DictionaryInputSchema):
     class Meta:
         exclude = ("id", "toBeDeleted")
 
-    fields = NestedList(FieldSchema, load_default=list)
+    fields = ma.fields.Nested(FieldSchema, many=True, load_default=list)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField(),
                              load_default=dict)
 
@@ -324,7 +322,7 @@ class DictionaryPatchSchema(DictionaryInputSchema):
     updated_at = ma.fields.Raw(load_only=True, metadata={"description": "Ignored."})
 
 
-class DatasetWriteSchema(FastSchema):
+class DatasetWriteSchema(ma.Schema):
     name = _name()
     visibility = ma.fields.String(validate=ma.validate.OneOf(VISIBILITIES))
     workflow_key = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(WORKFLOWS))

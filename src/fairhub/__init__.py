@@ -52,7 +52,6 @@ from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
 from fairhub.identity.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
-from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
@@ -60,9 +59,9 @@ from fairhub.terminal import echo_table, progress  # noqa: E402
 __all__ = [
     "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
     "call_each", "Conflict", "create_app", "current_actor", "db", "Dumped", "echo_table", "emit",
-    "Event", "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
+    "Event", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
     "hookspec", "id_field", "in_values", "insert_many", "json_response", "JsonBoolean",
-    "list_schema", "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate",
+    "list_schema", "NotFound", "page_of", "PageArgsSchema", "paginate",
     "PagingSchema", "parse_json", "Permission", "permissions_of", "PreconditionFailed",
     "progress", "read_connection", "reserve_ids", "Role", "Setting", "Timestamp", "timestamp", "to_json",
     "TooManyRequests", "Unauthorized", "unstorable", "User", "UTCDateTime", "utcnow",
