@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 from fairhub_datasets import Dataset, Dictionary
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fairhub import Event, at_commit, call_each, insert_many
+from fairhub import Event, at_commit, call_each
 
 from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
 from .query import grams
@@ -135,12 +135,8 @@ def _write_entries(connection, datasets: list, facets: dict[int, list]) -> None:
 
 
 def _insert(connection, model, rows: list[dict]) -> None:
-    """Insert documents or entries (plain text and ids) through the driver: for an import's
-    thousands of rows, SQLAlchemy's handling of each row's parameters costs more than the
-    database's work."""
-    columns = tuple(rows[0]) if rows else ()
-    insert_many(connection, model.__table__, columns,
-                [tuple(row[column] for column in columns) for row in rows])
+    if rows:
+        connection.execute(insert(model), rows)
 
 
 def document(catalogue: dict, tables: Iterable) -> dict:
@@ -229,17 +225,18 @@ def value_ids(connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, s
 def _add_words(connection, words: set[str]) -> None:
     """Add the words the vocabulary lacks, with their letter pairs.
 
-    The pairs of the words this transaction added go in as plain rows (a COPY on
-    PostgreSQL), without looking for them first: a word's pairs are written with it and
+    The pairs of the words this transaction added go in as plain rows, without looking for
+    them first: a word's pairs are written with it and
     deleted only with it (``search reindex``), and a word another transaction is adding at
     the same time is not returned here (the insert waits for that transaction, then skips
     the word), so none of them can be there yet."""
     if not words:
         return
-    new = insert_many(connection, SearchWord.__table__, ("word",),
-                      [(word,) for word in sorted(words)], skip_existing=True, returning="word")
-    insert_many(connection, SearchGram.__table__, ("gram", "word"),
-                [(gram, word) for word in sorted(new) for gram in sorted(grams(word))])
+    new = connection.execute(_insert_ignoring(connection, SearchWord).returning(SearchWord.word),
+                             [{"word": word} for word in sorted(words)]).scalars().all()
+    if new:
+        connection.execute(insert(SearchGram), [
+            {"gram": gram, "word": word} for word in sorted(new) for gram in sorted(grams(word))])
 
 
 def _insert_new(connection, model, rows: list[dict]) -> None:

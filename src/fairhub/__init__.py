@@ -30,10 +30,7 @@ from fairhub.db import (  # noqa: E402
     at_dispose,
     db,
     flush_unique,
-    in_values,
-    insert_many,
     read_connection,
-    reserve_ids,
     utcnow,
 )
 from fairhub.errors import (  # noqa: E402
@@ -60,10 +57,10 @@ __all__ = [
     "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
     "call_each", "Conflict", "create_app", "current_actor", "db", "Dumped", "echo_table", "emit",
     "Event", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
-    "hookspec", "id_field", "in_values", "insert_many", "json_response", "JsonBoolean",
+    "hookspec", "id_field", "json_response", "JsonBoolean",
     "list_schema", "NotFound", "page_of", "PageArgsSchema", "paginate",
     "PagingSchema", "parse_json", "Permission", "permissions_of", "PreconditionFailed",
-    "progress", "read_connection", "reserve_ids", "Role", "Setting", "Timestamp", "timestamp", "to_json",
+    "progress", "read_connection", "Role", "Setting", "Timestamp", "timestamp", "to_json",
     "TooManyRequests", "Unauthorized", "unstorable", "User", "UTCDateTime", "utcnow",
     "ValidationError",
 ]

@@ -2,24 +2,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import (
-    ARRAY,
-    DateTime,
-    Engine,
-    MetaData,
-    any_,
-    event,
-    literal,
-    text,
-)
+from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
@@ -160,138 +151,6 @@ def dispose_engines(app: Flask) -> None:
         db.session.remove()
     for engine in engines(app):
         engine.dispose()
-
-
-# Parameters of one statement of insert_many on SQLite.
-SQLITE_STATEMENT_PARAMETERS = 1000
-
-
-def insert_many(connection: Connection, table: Any, columns: tuple[str, ...],
-                rows: list[tuple], *, typed: tuple[str, ...] = (),
-                constants: dict[str, Any] | None = None, skip_existing: bool = False,
-                returning: str | None = None) -> list | None:
-    """Insert ``rows`` (tuples in the order of ``columns``) into ``table`` straight through
-    the driver: on PostgreSQL a COPY (or, to skip existing rows, one INSERT of column arrays),
-    on SQLite statements of many rows each (errors are raised as SQLAlchemy raises them,
-    ``IntegrityError`` for a taken key).
-
-    For bulk writes of narrow rows, where building SQLAlchemy's parameters for every row costs
-    more than the database does. Values are sent as they are (plain ``str``, ``int``,
-    ``float`` or ``None``; a JSON column takes JSON text), but for the ``typed`` columns,
-    converted by their column's type (a time, a JSON value). ``constants`` are columns with
-    one value for every row, converted once. ``skip_existing`` leaves rows whose key is
-    taken alone; with it, ``returning`` names a column whose values, as the driver reads
-    them, are returned for the rows inserted (in no particular order).
-    """
-    if returning is not None and not skip_existing:
-        raise ValueError("insert_many returns values only with skip_existing.")
-    if not rows:
-        return [] if returning is not None else None
-    dialect = connection.dialect
-    if typed:
-        convert = [_converter(table.c[name], dialect) if name in typed else None
-                   for name in columns]
-        rows = [tuple(value if to is None else to(value) for to, value in zip(convert, row))
-                for row in rows]
-    if constants:
-        extra = tuple(value if (to := _converter(table.c[name], dialect)) is None else to(value)
-                      for name, value in constants.items())
-        columns, rows = (*columns, *constants), [row + extra for row in rows]
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(map(quote, columns))
-    if dialect.name == "postgresql" and not skip_existing:
-        # COPY: one stream instead of a statement per row, for the server as for the client.
-        statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
-        try:
-            with connection.connection.driver_connection.cursor() as cursor, \
-                    cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it (IntegrityError...)
-            raise DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, dialect=dialect) from error
-        return
-    target = f"INSERT INTO {quote(table.name)} ({names})"
-    tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
-    if returning is not None:
-        tail += f" RETURNING {quote(returning)}"
-    if dialect.name == "postgresql":
-        # Rows that may be taken: one statement over an array per column (typed by the
-        # table's columns), not a statement per row: about a third less time in all.
-        arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]"
-                           for name in columns)
-        result = connection.exec_driver_sql(f"{target} SELECT * FROM unnest({arrays}){tail}",
-                                            tuple(map(list, zip(*rows))))
-        return result.scalars().all() if returning is not None else None
-    values = f"({', '.join('?' * len(columns))})"
-    # SQLite: many rows a statement. A table's triggers then run in one statement's
-    # savepoint, not one per row (an FTS5 table flushes its pending terms at every
-    # savepoint: twice the work), and narrow rows skip the per-row cost of executemany (two
-    # to three times faster). Statements stay small, as the driver keeps the last ones it
-    # compiled (about 150 bytes a parameter).
-    per = max(1, min(SQLITE_STATEMENT_PARAMETERS, connection.connection.driver_connection
-                     .getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) // len(columns))
-    inserted = []
-    for start in range(0, len(rows), per):
-        chunk = rows[start:start + per]
-        result = connection.exec_driver_sql(
-            f"{target} VALUES {', '.join([values] * len(chunk))}{tail}",
-            tuple(value for row in chunk for value in row))
-        if returning is not None:
-            inserted += result.scalars().all()
-    return inserted if returning is not None else None
-
-
-def _converter(column: Any, dialect: Any) -> Callable | None:
-    """What turns a value into what the driver takes for ``column``: its type's conversions."""
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
-
-
-def reserve_ids(connection: Connection, table: Any, count: int) -> list[int]:
-    """``count`` ids for new rows of ``table``, taken from the numbering of its integer key
-    as inserting them would: never given to another row, before or after.
-
-    So rows that hold their own or each other's ids (a stored document, a child's parent)
-    go in with one INSERT each, without reading ids back. On SQLite the table must be
-    ``sqlite_autoincrement`` (its numbering is kept in ``sqlite_sequence``), and reserving
-    takes the database's write lock until the transaction ends; on PostgreSQL the key's
-    sequence gives them.
-    """
-    if count <= 0:
-        return []
-    (key,) = table.primary_key.columns
-    if connection.dialect.name == "postgresql":
-        # The sequence is looked up once (OFFSET 0 keeps the subquery apart), not at each id
-        # as nextval(pg_get_serial_sequence(...)) would: ten times the cost per id.
-        return list(connection.execute(
-            text("SELECT nextval(s.sequence) FROM (SELECT pg_get_serial_sequence(:table, :key)"
-                 "::regclass AS sequence OFFSET 0) s, generate_series(1, :count)"),
-            {"table": table.name, "key": key.name, "count": count}).scalars())
-    if not table.dialect_options["sqlite"]["autoincrement"]:
-        raise ValueError(f"Ids of {table.name} can be reserved only with sqlite_autoincrement.")
-    quote = connection.dialect.identifier_preparer.quote
-    # The larger of the numbering and the largest id, should anything have set the key
-    # past the numbering; the UPDATE takes the write lock before the count is read.
-    connection.exec_driver_sql(
-        "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 "
-        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
-        (table.name, table.name))
-    connection.exec_driver_sql(
-        f"UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max({quote(key.name)}), 0) "
-        f"FROM {quote(table.name)})) + ? WHERE name = ?", (count, table.name))
-    last = connection.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?",
-                                      (table.name,)).scalar_one()
-    return list(range(last - count + 1, last + 1))
-
-
-def in_values(connection: Connection, column: Any, values: Iterable) -> Any:
-    """``column IN values`` for many values: on PostgreSQL one array parameter (``= ANY``),
-    because a statement of a thousand parameters costs the driver and the server more to read
-    than to run; SQLite takes them as an IN list (within its limit of parameters)."""
-    values = list(values)
-    if connection.dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(column.type)))
-    return column.in_(values)
 
 
 def like_pattern(text: str) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session
 
 from fairhub.auth import Actor, client_ip
-from fairhub.db import at_commit, db, insert_many, utcnow
+from fairhub.db import at_commit, db, utcnow
 from fairhub.events import Event
 from fairhub.identity.models import TARGET_CODE_LENGTH, AuditEvent
 
@@ -39,10 +39,6 @@ def _row(event: Event, ip: str | None) -> dict:
     )
 
 
-_COLUMNS = ("type", "action", "actor_uuid", "actor_email", "token_id", "target_type",
-            "target_code", "details", "ip", "created_at")
-
-
 def record_event(event: Event) -> None:
     """Queue an audit row for ``event`` in the session's transaction: the rows of a request
     or a bulk action are written together at its commit (:func:`fairhub.db.at_commit`), and
@@ -51,9 +47,7 @@ def record_event(event: Event) -> None:
 
 
 def _write(session: Session, rows: list[dict]) -> None:
-    insert_many(session.connection(), AuditEvent.__table__, _COLUMNS,
-                [tuple(row[column] for column in _COLUMNS) for row in rows],
-                typed=("details", "created_at"))
+    session.execute(insert(AuditEvent), rows)
 
 
 def record_now(event: Event, ip: str | None = None) -> None:
