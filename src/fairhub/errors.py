@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("fairhub.errors")
@@ -157,6 +158,21 @@ def handle_api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
+# How long a client is told to wait while the database is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def handle_database_unreachable(error: Exception):
+    """Answer 503 with ``Retry-After`` when the database cannot be reached or dropped the
+    connection (restarted, stopped, unreachable): the request may succeed if sent again once
+    it is back; the pool replaces the connections it lost then."""
+    log.warning("The database is unreachable on %s %s: %s", request.method, request.path,
+                type(getattr(error, "orig", error)).__name__)
+    return error_response(
+        503, "service_unavailable", "The database is not available right now; try again in a "
+        "few seconds.", headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
 def handle_unexpected(error: Exception):
     """Log an unhandled exception and answer 500 without leaking its text."""
     if isinstance(error, HTTPException):
@@ -170,5 +186,6 @@ def handle_unexpected(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     """Route every error an app can raise to the one JSON shape."""
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(OperationalError, handle_database_unreachable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
