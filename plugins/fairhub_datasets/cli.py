@@ -17,9 +17,11 @@ from fairhub import User, db, progress
 
 from . import importer
 from .models import Dataset
+from .schemas import DatasetCreateSchema, DictionaryCreateSchema
 
-RECORD_KEYS = ("code", "name", "visibility", "workflow_key", "catalogue")
-DICTIONARY_KEYS = ("code", "name", "description", "fields", "lookups")
+# What a record of an export holds: what a new dataset and its dictionaries take.
+RECORD_KEYS = tuple(name for name in DatasetCreateSchema().fields if name != "dictionaries")
+DICTIONARY_KEYS = tuple(DictionaryCreateSchema().fields)
 
 
 @click.group("datasets")

@@ -38,6 +38,12 @@ from . import access, dictionaries, reads
 from .schemas import DatasetCreateSchema
 from .models import CODE_LENGTH, Dataset, DatasetCount, Dictionary, Grant
 
+# The datasets' columns: what a create or a PATCH gives of them is written as given, but for
+# those with rules of their own below.
+COLUMNS = frozenset(attribute.key for attribute in Dataset.__mapper__.column_attrs)
+# Changing these needs the ``manage`` capability, not only ``edit``.
+MANAGED = ("visibility", "workflow_key")
+
 
 def get_dataset(actor: Actor, code: str) -> Dataset:
     """The dataset ``code`` if ``actor`` may see it (else 404: its existence is not told),
@@ -172,9 +178,9 @@ def _plan(item: dict, taken: Taken) -> dict:
         taken.dictionaries.difference_update(row["code"] for row in tables)
         raise
     taken.datasets.add(code)
-    return {"code": code, "name": item.get("name") or catalogue["title"],
-            "visibility": item["visibility"], "workflow_key": item.get("workflow_key"),
-            "catalogue": catalogue, "dictionaries": tables}
+    return {**{key: value for key, value in item.items() if key in COLUMNS}, "code": code,
+            "name": item.get("name") or catalogue["title"], "catalogue": catalogue,
+            "dictionaries": tables}
 
 
 def clean_catalogue(catalogue: dict) -> dict:
@@ -222,15 +228,16 @@ def update_dataset(actor: Actor, dataset: Dataset, data: dict, if_match: Any = N
     access.require(actor, dataset, "edit")
     check_etag(dataset, if_match)
     changed = []
-    for key in ("name", "visibility", "workflow_key"):
-        if key in data and data[key] != getattr(dataset, key):
-            if key != "name":
-                access.require(actor, dataset, "manage")
-            if key == "visibility":
-                count(dataset.visibility, -1)
-                count(data[key], 1)
-            setattr(dataset, key, data[key])
-            changed.append(key)
+    for key in sorted(COLUMNS.intersection(data) - {"catalogue"}):
+        if data[key] == getattr(dataset, key):
+            continue
+        if key in MANAGED:
+            access.require(actor, dataset, "manage")
+        if key == "visibility":
+            count(dataset.visibility, -1)
+            count(data[key], 1)
+        setattr(dataset, key, data[key])
+        changed.append(key)
     if "catalogue" in data:
         if data["catalogue"].get("id", dataset.code) != dataset.code:
             message = "catalogue.id is the dataset's code, which does not change."
