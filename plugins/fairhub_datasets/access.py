@@ -69,6 +69,13 @@ def _held(user_id: Any) -> ColumnElement[bool]:
 
 
 _HELD = _held(USER_ID)
+
+
+def one_of(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column`` equal to one of a few fixed ``values``: an IN list would be expanded into
+    the statement at every execution (a third of the cost of running a list page's
+    statement), equalities are compiled once."""
+    return or_(*(column == value for value in values))
 KINDS = ("everything", "signed-in", "public", "nothing")
 
 
@@ -77,7 +84,7 @@ def _filter(kind: str, dataset_id: ColumnElement, visibility: ColumnElement) -> 
     if kind == "everything":
         return true()
     if kind == "signed-in":
-        return or_(visibility.in_(("internal", "public")),
+        return or_(one_of(visibility, ("internal", "public")),
                    exists().where(Grant.dataset_id == dataset_id, _HELD))
     return visibility == "public" if kind == "public" else false()
 
@@ -137,7 +144,7 @@ def _counted(visibilities: tuple[str, ...]) -> ColumnElement[int]:
     """How many datasets of ``visibilities`` (and the asked-for one) there are, from the
     per-visibility counts rather than the table."""
     return (select(func.coalesce(func.sum(DatasetCount.datasets), 0))
-            .where(DatasetCount.visibility.in_(visibilities),
+            .where(one_of(DatasetCount.visibility, visibilities),
                    or_(VISIBILITY.is_(None), DatasetCount.visibility == VISIBILITY))
             .correlate(None).scalar_subquery())
 
@@ -216,7 +223,7 @@ def with_approvers(query: Select, dataset_id: ColumnElement) -> Select:
                           user.c.role.label("approver_role"),
                           role.c.permissions.label("approver_role_permissions"))
         .outerjoin(grant, and_(grant.c.dataset_id == dataset_id,
-                               grant.c.level.in_(CAPABILITIES["approve"])))
+                               one_of(grant.c.level, CAPABILITIES["approve"])))
         .outerjoin(member, member.c.group_id == grant.c.group_id)
         .outerjoin(user, and_(user.c.id == func.coalesce(grant.c.user_id, member.c.user_id),
                               user.c.approved.is_(True), user.c.archived.is_(False)))

@@ -19,11 +19,9 @@ from . import access, cache
 from .models import Dataset
 
 # The ids and versions of one page of the datasets a condition lets through, with their
-# approvers and the total: one statement, one snapshot. The page's size and start are written
-# into the statement (literal_execute): PostgreSQL plans a statement with a bound LIMIT and
-# OFFSET afresh at every execution, which costs more than running it.
-_LIMIT = bindparam("limit", type_=Integer, literal_execute=True)
-_OFFSET = bindparam("offset", type_=Integer, literal_execute=True)
+# approvers and the total: one statement, one snapshot.
+_LIMIT = bindparam("limit", type_=Integer)
+_OFFSET = bindparam("offset", type_=Integer)
 
 
 def _page(condition: Any, total: Any) -> Select:
@@ -56,17 +54,17 @@ def list_datasets(actor: Actor, page: int, size: int, visibility: str | None = N
     kind = access.audience(actor)
     rows = read_connection().execute(_PAGE[kind], access.params(
         actor, visibility=visibility, limit=size, offset=(page - 1) * size)).all()
-    gathered = access.gather_approvers(rows)
-    answers = _answers(actor, kind, gathered)
+    answers = _answers(actor, kind, access.gather_approvers(rows))
     # A page past the end has no rows to carry the total.
     total = rows[0].total if rows else access.visible_count(actor, visibility)
-    return {"items": [answers[row.id] for row, _ in gathered if row.id in answers],
+    return {"items": [answer for answer, _version in answers.values()],
             "paging": {"total": total, "page": page, "page_size": size}}
 
 
-def read_dataset(actor: Actor, code: str | None = None, dataset_id: int | None = None) -> dict:
-    """The dataset ``code`` (or ``dataset_id``) as GET answers it, with its approvers and
-    ``etag``; 404 if ``actor`` may not see it."""
+def read_dataset(actor: Actor, code: str | None = None,
+                 dataset_id: int | None = None) -> tuple[Any, str]:
+    """The dataset ``code`` (or ``dataset_id``) as GET answers it, with its approvers, and
+    its ETag; 404 if ``actor`` may not see it."""
     kind = access.audience(actor)
     statement, key = ((_BY_ID[kind], {"id": dataset_id}) if code is None
                       else (_BY_CODE[kind], {"code": code}))
@@ -75,29 +73,24 @@ def read_dataset(actor: Actor, code: str | None = None, dataset_id: int | None =
     answers = _answers(actor, kind, gathered)
     if not answers:  # unseen, or deleted or hidden from the caller a moment ago
         raise NotFound(f"Dataset {code if code is not None else dataset_id!r} does not exist.")
-    (answer,) = answers.values()
-    return answer
+    ((found_id, (answer, version)),) = answers.items()
+    return answer, etag(found_id, version)
 
 
 def _answers(actor: Actor, kind: str, gathered: list[tuple[Any, list[dict]]]) -> dict:
-    """The answers of the datasets whose ids and versions ``gathered`` holds, each with its
-    approvers and ``etag``, by id."""
+    """The answers (JSON text) and versions of the datasets whose ids and versions
+    ``gathered`` holds, each with its approvers, by id, in its order."""
     kept = cache.answers()
-    found: dict[int, tuple[int, dict]] = {}
-    for row, _approvers in gathered:
-        entry = kept.get(row.id, row.version)
-        if entry is not None:
-            found[row.id] = (row.version, entry)
-    missing = [row.id for row, _ in gathered if row.id not in found]
+    hits = kept.answers(gathered)
+    found = {row.id: (hits.get(row.id), row.version) for row, _approvers in gathered}
+    missing = [dataset_id for dataset_id, (answer, _version) in found.items() if answer is None]
     if missing:
+        approvers = {row.id: approvers for row, approvers in gathered}
         statement = (select(Dataset).where(Dataset.id.in_(missing), access.FILTERS[kind])
                      .options(selectinload(Dataset.dictionaries)))
         for dataset in db.session.scalars(statement, access.params(actor)):
-            entry = kept.put(dataset)
-            found[dataset.id] = (dataset.version, entry)
-    return {row.id: {**found[row.id][1], "approvers": approvers,
-                     "etag": etag(row.id, found[row.id][0])}
-            for row, approvers in gathered if row.id in found}
+            found[dataset.id] = (kept.put(dataset, approvers[dataset.id]), dataset.version)
+    return {dataset_id: answer for dataset_id, answer in found.items() if answer[0] is not None}
 
 
 def etag(dataset_id: int, version: int) -> str:

@@ -14,6 +14,7 @@ from fairhub import (
     Dumped,
     JsonBoolean,
     PageArgsSchema,
+    PreDumpedSchema,
     Timestamp,
     id_field,
 )
@@ -436,7 +437,7 @@ class CatalogueOutSchema(CatalogueSchema):
         return shown(original)
 
 
-class DatasetSchema(ma.Schema):
+class DatasetSchema(PreDumpedSchema):
     # Dumped once per version of a dataset and kept by each worker (see .cache).
     DUMPED = ("catalogue", "dictionaries")
 

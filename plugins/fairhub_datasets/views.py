@@ -31,9 +31,10 @@ IF_MATCH_DOC = {"parameters": [{
     "description": "Only change the dataset if it is still at this ETag (412 otherwise)."}]}
 
 
-def _answer(answer: dict, status: int = 200):
+def _answer(read: tuple, status: int = 200):
     """A dataset as GET answers it, with its ETag."""
-    return answer, status, {"ETag": f'"{answer["etag"]}"'}
+    answer, tag = read
+    return answer, status, {"ETag": f'"{tag}"'}
 
 
 _CONFLICT_DOC = blp.alt_response(409, response="DEFAULT_ERROR",
@@ -71,12 +72,12 @@ class DatasetByCode(MethodView):
     @blp.alt_response(304, description="Not modified since the ETag in If-None-Match.")
     def get(self, code):
         """Read a dataset with its catalogue entry, dictionaries and approvers."""
-        answer = reads.read_dataset(current_actor(), code)
-        if request.if_none_match.contains_weak(answer["etag"]):
+        read = reads.read_dataset(current_actor(), code)
+        if request.if_none_match.contains_weak(read[1]):
             response = Response(status=304)
-            response.set_etag(answer["etag"])
+            response.set_etag(read[1])
             return response
-        return _answer(answer)
+        return _answer(read)
 
     @blp.require_permission("datasets/update")
     @blp.arguments(DatasetPatchSchema)

@@ -236,12 +236,22 @@ class JsonProvider(DefaultJSONProvider):
 class Dumped(ma.fields.Nested):
     """A nested object documented by its schema that a service may have dumped already, as
     JSON text (``orjson.Fragment(to_json(dumped))``): written out as it is. Anything else is
-    dumped by the schema as usual."""
+    dumped by the schema as usual. Lists' items (:func:`list_schema`) are such fields."""
 
     def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         if isinstance(nested_obj, orjson.Fragment):
             return nested_obj
         return super()._serialize(nested_obj, attr, obj, **kwargs)
+
+
+class PreDumpedSchema(ma.Schema):
+    """A response schema whose object a service may have dumped already (see
+    :class:`Dumped`): answered as it is."""
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        if isinstance(obj, orjson.Fragment):
+            return obj
+        return super().dump(obj, many=many)
 
 
 class JsonBoolean(ma.fields.Boolean):
@@ -336,7 +346,7 @@ def list_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     name = item_schema.__name__.removesuffix("Schema") + "ListSchema"
     return ma.Schema.from_dict(
         {
-            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "items": ma.fields.List(Dumped(item_schema), required=True),
             "paging": ma.fields.Nested(PagingSchema, required=True),
         },
         name=name,
