@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import delete, event, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select
 
-from fairhub import Event, db, utcnow
+from fairhub import Event, after_commit, db, utcnow
 from fairhub_datasets.models import Dataset, Dictionary
 
 from .jobs import enqueue, job
@@ -22,27 +20,6 @@ from .models import StoredFile
 from .storage import storage_for
 
 log = logging.getLogger("fairhub.files")
-_AFTER_COMMIT = "files.after_commit"
-
-
-def after_commit(work: Callable[[], Any]) -> None:
-    """Run ``work`` once the session's transaction commits (never if it rolls back)."""
-    db.session().info.setdefault(_AFTER_COMMIT, []).append(work)
-
-
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    for work in session.info.pop(_AFTER_COMMIT, []):
-        try:
-            work()
-        except Exception:
-            log.exception("Clean-up after a commit failed; `fairhub files cleanup` retries it")
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_AFTER_COMMIT, None)
 
 
 def remove_orphans(app, keys: list[str]) -> None:

@@ -31,6 +31,7 @@ import os
 import threading
 import time
 import weakref
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -40,9 +41,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from huey import RedisHuey, SqliteHuey
 from huey.consumer import Consumer
-from sqlalchemy import event
-
-from fairhub import Setting, db
+from fairhub import Setting, after_commit
 
 log = logging.getLogger("fairhub.files.jobs")
 
@@ -62,7 +61,6 @@ JOB_SETTINGS = [
 ]
 STOP_SECONDS = 10.0  # how long stopping waits for running jobs
 _TASK = "fairhub_job"  # the one huey task: it runs the job its arguments name
-_PENDING = "fairhub_files.jobs"  # session.info key of jobs waiting for a commit
 _JOBS: dict[str, Callable[..., Any]] = {}
 _QUEUES: weakref.WeakSet[JobQueue] = weakref.WeakSet()
 _FORKED: list[Any] = []  # a parent's queue connections: a forked child must not close them
@@ -280,56 +278,9 @@ def enqueue(fn_or_name: Callable[..., Any] | str, *args: Any) -> str:
 
 def enqueue_after_commit(fn_or_name: Callable[..., Any] | str, *args: Any) -> None:
     """Queue a job when ``db.session``'s outermost transaction commits; a rollback (of it,
-    or of the savepoint this was called in) drops the job."""
+    or of the savepoint this was called in) drops the job (see :mod:`fairhub.transactions`)."""
     name = _name_of(fn_or_name)
-    args = _json_args(name, args)
-    queue = queue_of(current_app)
-    session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    if transaction is None:
-        session.connection()  # begins the transaction the job waits for
-        transaction = session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((transaction, queue, name, args))
-
-
-def _send_pending(session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint was released: its jobs wait for the outermost commit
-    failed = None
-    for _transaction, queue, name, args in session.info.pop(_PENDING, []):
-        try:
-            queue.put(name, args)
-        except Exception as exc:
-            log.exception("Job %s%s could not be queued after its commit.", name, tuple(args))
-            failed = failed or exc
-    if failed is not None:
-        raise failed
-
-
-def _drop_rolled_back(session, previous_transaction) -> None:
-    pending = session.info.get(_PENDING)
-    if pending:
-        pending[:] = [p for p in pending if not _within(p[0], previous_transaction)]
-
-
-def _drop_unsent(session, transaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended without a commit
-        session.info.pop(_PENDING, None)
-
-
-def _within(transaction, ancestor) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-for _event, _listener in (("after_commit", _send_pending),
-                          ("after_soft_rollback", _drop_rolled_back),
-                          ("after_transaction_end", _drop_unsent)):
-    if not event.contains(db.session, _event, _listener):
-        event.listen(db.session, _event, _listener)
+    after_commit(partial(queue_of(current_app).put, name, _json_args(name, args)))
 
 
 def _forget_parent_state() -> None:

@@ -12,12 +12,11 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import update
 
-from fairhub import Event, db, emit, utcnow
+from fairhub import Event, after_commit, db, emit, utcnow
 from fairhub_datasets.models import Dictionary
 
 from .jobs import job
 from .models import StoredFile
-from .cleanup import after_commit
 from .models import audit_target as target
 from .service import uploader
 from .storage import storage_for

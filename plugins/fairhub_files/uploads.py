@@ -17,10 +17,20 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from fairhub import Actor, ApiError, BadRequest, Conflict, Event, NotFound, db, emit, utcnow
+from fairhub import (
+    Actor,
+    ApiError,
+    BadRequest,
+    Conflict,
+    Event,
+    NotFound,
+    after_commit,
+    db,
+    emit,
+    utcnow,
+)
 
 from . import tus
-from .cleanup import after_commit
 from .jobs import enqueue_after_commit
 from .loads import load_table
 from .models import StoredFile

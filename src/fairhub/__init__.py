@@ -25,7 +25,6 @@ from fairhub.config import Setting  # noqa: E402
 from fairhub.db import (  # noqa: E402
     DirectSelect,
     UTCDateTime,
-    at_commit,
     at_dispose,
     db,
     flush_unique,
@@ -55,11 +54,13 @@ from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
+from fairhub.transactions import after_commit, before_commit  # noqa: E402
 
 __all__ = [
-    "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
-    "call_each", "Conflict", "create_app", "current_actor", "db", "DirectSelect", "echo_table", "emit",
-    "Event", "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
+    "Actor", "after_commit", "ANONYMOUS", "ApiError", "at_dispose", "BadRequest",
+    "before_commit", "Blueprint", "call_each", "Conflict", "create_app", "current_actor", "db",
+    "DirectSelect", "echo_table", "emit", "Event", "FastSchema", "flush_unique", "Forbidden",
+    "Group", "GroupMember", "hookimpl",
     "hookspec", "id_field", "in_values", "insert_many", "json_response", "JsonBoolean",
     "list_schema", "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate",
     "PagingSchema", "parse_json", "Permission", "permissions_of", "PreconditionFailed",

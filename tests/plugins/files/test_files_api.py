@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from .support import TUS, dates_of_downloads, metadata
 
-from fairhub import db, utcnow
+from fairhub import after_commit, db, utcnow
 from fairhub.testing import assert_error, bearer
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -275,7 +275,7 @@ def test_a_failed_commit_keeps_the_bytes(app, client, upload, dataset, manager):
     with app.app_context():
         row = db.session.get(StoredFile, file_id)
         db.session.delete(row)
-        cleanup.after_commit(lambda: cleanup.remove_orphans(app, [row.storage_key]))
+        after_commit(lambda: cleanup.remove_orphans(app, [row.storage_key]))
         db.session.rollback()
         db.session.commit()
     assert os.path.exists(path)
