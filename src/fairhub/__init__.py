@@ -50,6 +50,7 @@ from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
 from fairhub.identity.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
+from fairhub.jobs import Job, crontab, enqueue  # noqa: E402
 from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
@@ -58,10 +59,10 @@ from fairhub.transactions import after_commit, before_commit  # noqa: E402
 
 __all__ = [
     "Actor", "after_commit", "ANONYMOUS", "ApiError", "at_dispose", "BadRequest",
-    "before_commit", "Blueprint", "call_each", "Conflict", "create_app", "current_actor", "db",
-    "DirectSelect", "echo_table", "emit", "Event", "FastSchema", "flush_unique", "Forbidden",
-    "Group", "GroupMember", "hookimpl",
-    "hookspec", "id_field", "in_values", "insert_many", "json_response", "JsonBoolean",
+    "before_commit", "Blueprint", "call_each", "Conflict", "create_app", "crontab",
+    "current_actor", "db", "DirectSelect", "echo_table", "emit", "enqueue", "Event",
+    "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
+    "hookspec", "id_field", "in_values", "insert_many", "Job", "json_response", "JsonBoolean",
     "list_schema", "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate",
     "PagingSchema", "parse_json", "Permission", "permissions_of", "PreconditionFailed",
     "progress", "read_connection", "reserve_ids", "Role", "Setting", "Timestamp", "timestamp",

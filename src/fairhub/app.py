@@ -19,6 +19,7 @@ from fairhub.db import db, init_db
 from fairhub.errors import register_error_handlers
 from fairhub.identity import authn
 from fairhub.inputs import install_input_checks
+from fairhub.jobs import init_jobs
 from fairhub.logs import configure_logging
 from fairhub.migrations import configure_migrations
 from fairhub.plugins import (
@@ -27,12 +28,13 @@ from fairhub.plugins import (
     build_plugin_manager,
     collect_blueprints,
     collect_config,
+    collect_jobs,
     collect_permissions,
     one_argument_caller,
 )
 
 # Commands of the ``fairhub`` group itself (see fairhub.cli); plugins may not reuse these names.
-CORE_COMMANDS = frozenset({"serve", "db", "plugins", "routes", "shell"})
+CORE_COMMANDS = frozenset({"serve", "db", "plugins", "routes", "shell", "worker"})
 
 
 def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = None) -> Flask:
@@ -71,6 +73,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     host.authenticate = one_argument_caller(pm.hook.fairhub_authenticate, "request")
     collect_permissions(pm, host)
     core.check_default_roles(host.permissions.values())
+    init_jobs(app, collect_jobs(pm))
     for _plugin, blueprint in collect_blueprints(pm):
         api.register_blueprint(blueprint)
     _check_every_route_is_guarded(app)
