@@ -22,7 +22,7 @@ LONG_FIRST = (
     "tests/plugins/files/test_live_uploads.py",
     "tests/identity/test_single_use_race.py",
     "tests/test_live_server.py",
-    "tests/plugins/files/test_jobs.py",
+    "tests/test_jobs.py",
 )
 
 

@@ -50,26 +50,6 @@ def test_a_savepoint_rolled_back_keeps_the_rest(tables):
         assert db.session.scalars(select(things.c.name)).all() == ["before"]
 
 
-def test_queues_are_written_at_commit_in_order_and_last_ones_after(tables):
-    from fairhub import at_commit
-
-    written = []
-
-    def writer(name):
-        return lambda session, items: written.append((name, items))
-
-    with tables.app_context():
-        at_commit("db_writes_counter", 1, writer("counter"), last=True)
-        at_commit("db_writes_rows", "a", writer("rows"))
-        with pytest.raises(RuntimeError), db.session.begin_nested():
-            at_commit("db_writes_rows", "dropped", writer("rows"))
-            raise RuntimeError
-        at_commit("db_writes_audit", "x", writer("audit"))
-        at_commit("db_writes_counter", 2, writer("counter"), last=True)
-        at_commit("db_writes_rows", "b", writer("rows"))
-        assert written == []
-        db.session.commit()
-    assert written == [("rows", ["a", "b"]), ("audit", ["x"]), ("counter", [1, 2])]
 
 
 def test_what_a_plugin_keeps_to_write_later_is_written_as_the_app_is_disposed(tables):

@@ -22,12 +22,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from fairhub import (
     Actor,
     ApiError,
+    before_commit,
     Conflict,
     Event,
     NotFound,
     PreconditionFailed,
     ValidationError,
-    at_commit,
     db,
     emit,
     flush_unique,
@@ -277,7 +277,7 @@ def count(visibility: str, change: int) -> None:
     """Keep the number of datasets of ``visibility`` (see :class:`DatasetCount`), at the end
     of the transaction: every create and delete updates these few rows, so concurrent writers
     wait for each other only while the first commits, not for its whole transaction."""
-    at_commit("dataset_counts", (visibility, change), _write_counts, last=True)
+    before_commit("dataset_counts", (visibility, change), _write_counts, last=True)
 
 
 def _write_counts(session: Any, changes: list[tuple[str, int]]) -> None:

@@ -1,5 +1,5 @@
 """Work that follows a commit: removing the bytes and tables that deleted rows left behind,
-and the clean-up of expired uploads (`fairhub files cleanup`).
+and the clean-up of expired uploads (`fairhub files cleanup`, and an hourly job).
 
 Bytes are removed only after the deletion commits, and only when no row refers to them any
 more, so a rollback never loses a file; what a crash leaves behind the clean-up finds.
@@ -8,41 +8,17 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import delete, event, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select
 
-from fairhub import Event, db, utcnow
+from fairhub import Event, after_commit, db, enqueue, utcnow
 from fairhub_datasets import Dataset, Dictionary
 
-from .jobs import enqueue, job
 from .models import StoredFile
 from .storage import storage_for
 
 log = logging.getLogger("fairhub.files")
-_AFTER_COMMIT = "files.after_commit"
-
-
-def after_commit(work: Callable[[], Any]) -> None:
-    """Run ``work`` once the session's transaction commits (never if it rolls back)."""
-    db.session().info.setdefault(_AFTER_COMMIT, []).append(work)
-
-
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    for work in session.info.pop(_AFTER_COMMIT, []):
-        try:
-            work()
-        except Exception:
-            log.exception("Clean-up after a commit failed; `fairhub files cleanup` retries it")
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_AFTER_COMMIT, None)
 
 
 def remove_orphans(app, keys: list[str]) -> None:
@@ -98,6 +74,8 @@ ORPHAN_AGE_SECONDS = 3600
 def clean(app, now=None) -> dict[str, int]:
     """Delete unfinished uploads past their expiry and stored bytes no row refers to, and
     queue again table loads whose job was lost (a worker killed while it ran)."""
+    from .loads import load_table  # .loads imports this module (through .service)
+
     now = now or utcnow()
     storage = storage_for(app)
     with app.app_context():
@@ -120,13 +98,12 @@ def clean(app, now=None) -> dict[str, int]:
             StoredFile.status == "processing",
             StoredFile.updated_at < now - timedelta(seconds=ORPHAN_AGE_SECONDS))))
         for file_id in stuck:
-            enqueue("fairhub_files.loads:load_table", file_id)
+            enqueue(load_table, file_id, at_once=True)
     return {"expired": len(keys), "orphans": len(orphans), "requeued": len(stuck)}
 
 
-@job
 def clean_job() -> None:
-    """:func:`clean` as a background job (``fairhub files cleanup --queue``)."""
+    """:func:`clean` as a background job: hourly, and at ``fairhub files cleanup --queue``."""
     counts = clean(current_app._get_current_object())
     log.info("Clean-up deleted %(expired)s expired uploads and %(orphans)s orphaned files",
              counts)

@@ -14,12 +14,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from fairhub import Actor, Event, User, db, emit, progress, utcnow
+from fairhub import Actor, Event, User, db, emit, enqueue, progress, utcnow
 from fairhub_datasets import Dataset, Dictionary
 
 from . import uploads
 from .cleanup import clean, clean_job
-from .jobs import enqueue, worker
 from .loads import load_table
 from .models import StoredFile
 from .models import audit_target as target
@@ -31,7 +30,7 @@ CLI_ACTOR = Actor(via="cli")
 
 @click.group("files")
 def files() -> None:
-    """Uploaded files, table loads and the background jobs that run them."""
+    """Uploaded files and table loads."""
 
 
 @files.command("cleanup")
@@ -41,7 +40,7 @@ def files() -> None:
 def cleanup(queued: bool) -> None:
     """Delete expired uploads and orphaned bytes; queue stalled table loads again."""
     if queued:
-        enqueue(clean_job)
+        enqueue(clean_job, at_once=True)
         click.echo("Clean-up queued.")
         return
     counts = clean(current_app._get_current_object())
@@ -181,5 +180,3 @@ def _plain(value: Any) -> str:
         return ", ".join(map(_plain, value))
     return str(value)
 
-
-files.add_command(worker)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from fairhub import Setting
 
-from .jobs import JOB_SETTINGS
 from .tables import TABLE_SETTINGS
 
 SETTINGS = [
@@ -23,4 +22,4 @@ SETTINGS = [
             "Viewing setting of a new attachment and of a new data file."),
     Setting("FILES_DEFAULT_TRANSFER", {"attachment": "optional", "datafile": "disabled"},
             "Transfer setting of a new attachment and of a new data file."),
-] + TABLE_SETTINGS + JOB_SETTINGS
+] + TABLE_SETTINGS

@@ -12,12 +12,10 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import update
 
-from fairhub import Event, db, emit, utcnow
+from fairhub import Event, after_commit, db, emit, utcnow
 from fairhub_datasets import Dictionary
 
-from .jobs import job
 from .models import StoredFile
-from .cleanup import after_commit
 from .models import audit_target as target
 from .service import uploader
 from .storage import storage_for
@@ -26,7 +24,6 @@ from .tables import LoadFailed, TableStore, table_name
 log = logging.getLogger("fairhub.files")
 
 
-@job
 def load_table(file_id: int, progress: Callable[[int], None] | None = None) -> None:
     """Load upload ``file_id`` into its dictionary's table and record the outcome;
     ``progress(rows)`` follows a load run in the foreground (``fairhub files load``)."""

@@ -27,10 +27,17 @@ def fairhub_config_defaults():
 
 @hookimpl
 def fairhub_init_app(app):
-    from . import cleanup, models  # noqa: F401  (binds the table and the commit listeners)
-    from .jobs import init_jobs
+    from . import models  # noqa: F401  (binds the tables)
 
-    init_jobs(app)
+
+@hookimpl
+def fairhub_jobs():
+    from fairhub import Job, crontab
+
+    from .cleanup import clean_job
+    from .loads import load_table
+
+    return [Job(load_table), Job(clean_job, schedule=crontab(minute=15))]  # hourly
 
 
 @hookimpl

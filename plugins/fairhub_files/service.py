@@ -18,6 +18,7 @@ from fairhub import (
     NotFound,
     User,
     ValidationError,
+    after_commit,
     db,
     emit,
     utcnow,
@@ -27,7 +28,7 @@ from fairhub_datasets import Dataset, Dictionary
 
 from .models import StoredFile
 from .storage import storage_for
-from .cleanup import after_commit, remove_orphans
+from .cleanup import remove_orphans
 from .models import audit_target as target
 
 

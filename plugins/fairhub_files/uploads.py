@@ -17,11 +17,21 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from fairhub import Actor, ApiError, BadRequest, Conflict, Event, NotFound, db, emit, utcnow
+from fairhub import (
+    Actor,
+    ApiError,
+    BadRequest,
+    Conflict,
+    Event,
+    NotFound,
+    after_commit,
+    db,
+    emit,
+    enqueue,
+    utcnow,
+)
 
 from . import tus
-from .cleanup import after_commit
-from .jobs import enqueue_after_commit
 from .loads import load_table
 from .models import StoredFile
 from .models import audit_target as target
@@ -157,7 +167,7 @@ def write(upload: StoredFile, offset: int, stream: BinaryIO, checksum) -> int:
         emit(Event("file", "upload", target=target(upload),
                    details={"kind": upload.kind, "size": size, "sha256": values["sha256"]}))
         if values["status"] == "processing":
-            enqueue_after_commit(load_table, upload.id)
+            enqueue(load_table, upload.id)
     db.session.commit()
     if failure is not None:
         raise failure if isinstance(failure, ApiError) else _cut_short(failure)

@@ -22,7 +22,8 @@ def requests() -> None:
                    "REQUESTS_PURGE_AFTER_DAYS).")
 @with_appcontext
 def purge(days: int | None) -> None:
-    """Delete archived requests past their keeping time; their grants and counts stay."""
+    """Delete archived requests past their keeping time now (a job does it daily); their
+    grants and counts stay."""
     from .purge import purge_archived
 
     days = current_app.config["REQUESTS_PURGE_AFTER_DAYS"] if days is None else days
@@ -59,11 +60,11 @@ def _state(message: OutboxMessage) -> str:
 @outbox.command("send")
 @with_appcontext
 def send() -> None:
-    """Send every unsent mail through SMTP_URL; failures stay for the next try."""
+    """Send every unsent mail through REQUESTS_SMTP_URL; failures stay for the next try."""
     from .notices import send as send_mail
 
-    if not current_app.config.get("SMTP_URL"):
-        raise click.ClickException("Set FAIRHUB_SMTP_URL to send mail.")
+    if not current_app.config.get("REQUESTS_SMTP_URL"):
+        raise click.ClickException("Set FAIRHUB_REQUESTS_SMTP_URL to send mail.")
     sent, failed = send_mail()
     click.echo(f"Sent {sent} messages; {failed} failed.")
     if failed:

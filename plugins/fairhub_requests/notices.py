@@ -1,6 +1,6 @@
-"""Mail about requests: written to the outbox with the change it tells of, sent over SMTP
-once that change is committed (when ``SMTP_URL`` is set), kept for ``fairhub outbox``
-otherwise or when sending fails.
+"""Mail about requests: written to the outbox with the change it tells of, and sent over SMTP
+by a background job queued once that change is committed (when ``REQUESTS_SMTP_URL`` is
+set); kept for ``fairhub outbox`` otherwise or when sending fails.
 
 Templates are rendered by jinja2's sandbox from plain dicts and strings, so a template (which
 an administrator may write) cannot reach Python objects; one that fails to render falls back
@@ -13,12 +13,12 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
-from fairhub import db, utcnow
+from fairhub import db, enqueue, utcnow
 from fairhub_datasets import Dataset, Dictionary, approvers_of
 
 from .models import AccessRequest, OutboxMessage, RequestDictionary
@@ -27,7 +27,6 @@ from .present import people
 log = logging.getLogger("fairhub.requests.mail")
 
 _SANDBOX = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
-_QUEUED = "requests_outbox_ids"
 
 TEMPLATES = {
     "submitted": {
@@ -110,7 +109,7 @@ def recipients(kind: str, request: AccessRequest) -> list[str]:
 
 def queue_notice(kind: str, request: AccessRequest) -> None:
     """Write the ``kind`` mail about ``request`` to the outbox, in the current transaction;
-    it is sent when the request that wrote it ends (see :func:`deliver_queued`)."""
+    a job sends it once that commits (see :func:`deliver`)."""
     to = recipients(kind, request)
     if not to:
         log.info("No one to tell of %s request %s.", kind, request.code)
@@ -120,15 +119,15 @@ def queue_notice(kind: str, request: AccessRequest) -> None:
                             subject=subject, body=body, created_at=utcnow())
     db.session.add(message)
     db.session.flush()
-    if has_request_context():
-        g.setdefault(_QUEUED, []).append(message.id)
+    if current_app.config.get("REQUESTS_SMTP_URL"):
+        enqueue(deliver, message.id)
 
 
-def deliver_queued() -> None:
-    """Send the mail this request wrote, if it was committed and SMTP is configured."""
-    ids = g.pop(_QUEUED, None)
-    if ids and current_app.config.get("SMTP_URL"):
-        send(ids)
+def deliver(message_id: int) -> None:
+    """Send outbox mail ``message_id`` unless it was sent (a job: :func:`queue_notice` queues
+    it); a failure stays in the outbox."""
+    if current_app.config.get("REQUESTS_SMTP_URL"):
+        send([message_id])
 
 
 def send(ids: list[int] | None = None) -> tuple[int, int]:
@@ -156,10 +155,10 @@ def send(ids: list[int] | None = None) -> tuple[int, int]:
 
 
 def _smtp_send(message: OutboxMessage) -> None:
-    url = urlsplit(current_app.config["SMTP_URL"])
+    url = urlsplit(current_app.config["REQUESTS_SMTP_URL"])
     if url.scheme not in ("smtp", "smtps"):
-        raise ValueError("SMTP_URL must start with smtp:// or smtps://.")
-    timeout = float(current_app.config["SMTP_TIMEOUT_SECONDS"])
+        raise ValueError("REQUESTS_SMTP_URL must start with smtp:// or smtps://.")
+    timeout = float(current_app.config["REQUESTS_SMTP_TIMEOUT_SECONDS"])
     kind = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     with kind(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
               timeout=timeout) as smtp:

@@ -29,6 +29,16 @@ def fairhub_init_app(app):
 
 
 @hookimpl
+def fairhub_jobs():
+    from fairhub import Job, crontab
+
+    from .notices import deliver
+    from .purge import purge_job
+
+    return [Job(deliver), Job(purge_job, schedule=crontab(hour=3, minute=0))]  # daily
+
+
+@hookimpl
 def fairhub_permissions():
     return PERMISSIONS
 

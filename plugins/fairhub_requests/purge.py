@@ -1,13 +1,17 @@
-"""Purging archived requests after their keeping time."""
+"""Purging archived requests after their keeping time: daily, and `fairhub requests purge`."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from fairhub import ANONYMOUS, Event, db, emit, utcnow
 
 from .models import AccessRequest
+
+log = logging.getLogger("fairhub.requests")
 
 
 def purge_archived(days: float) -> list[str]:
@@ -22,3 +26,10 @@ def purge_archived(days: float) -> list[str]:
         db.session.delete(request)
     db.session.flush()
     return [request.code for request in purged]
+
+
+def purge_job() -> None:
+    """The daily job: purge requests archived over ``REQUESTS_PURGE_AFTER_DAYS`` ago."""
+    purged = purge_archived(current_app.config["REQUESTS_PURGE_AFTER_DAYS"])
+    db.session.commit()
+    log.info("Purged %d archived requests.", len(purged))

@@ -1,8 +1,6 @@
 """Routes of the requests plugin: ``/api/requests``, ``/api/workflows`` and ``/api/grants``."""
 from __future__ import annotations
 
-import logging
-
 from flask import Response, request
 from flask.views import MethodView
 
@@ -18,7 +16,7 @@ from fairhub import (
     utcnow,
 )
 
-from . import comments, grants, notices, service, states, workflows
+from . import comments, grants, service, states, workflows
 from .present import present, present_all
 from .receipt import receipt
 from .reviewers import REVIEW, is_owner, may_review
@@ -38,8 +36,6 @@ from .schemas import (
     WorkflowSchema,
 )
 
-log = logging.getLogger("fairhub.requests")
-
 blp = Blueprint("requests", __name__, url_prefix="/api/requests",
                 description="Data access requests for tables of a dataset, and their review.")
 workflows_blp = Blueprint("workflows", __name__, url_prefix="/api/workflows",
@@ -50,17 +46,6 @@ grants_blp = Blueprint("access_grants", __name__, url_prefix="/api/grants",
 _CONFLICT = blp.alt_response(409, response="DEFAULT_ERROR",
                              description="The request's status does not allow this (or another "
                                          "approver decided it first).")
-
-
-@blp.after_request
-def _deliver(response: Response) -> Response:
-    """Send the mail a successful request committed; failures stay in the outbox."""
-    try:
-        if response.status_code < 400:
-            notices.deliver_queued()
-    except Exception:
-        log.exception("Delivering mail failed; it stays in the outbox.")
-    return response
 
 
 def _answer(access_request, status: int = 200):

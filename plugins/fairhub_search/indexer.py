@@ -2,7 +2,7 @@
 dataset's transaction.
 
 Dataset events queue the dataset for indexing; the queue is written once, just before the
-transaction commits (:func:`fairhub.db.at_commit`), so an import of thousands of datasets
+transaction commits (:func:`fairhub.before_commit`), so an import of thousands of datasets
 indexes them in a few statements, and a rolled-back change leaves no trace in the index.
 Deleting a dataset deletes its document and entry through the foreign key.
 """
@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fairhub import Event, at_commit, call_each
+from fairhub import Event, before_commit, call_each
 
 from .models import SearchDocument, SearchEntry, SearchFacetValue, SearchGram, SearchWord
 from .query import grams
@@ -47,10 +47,10 @@ def on_event(event: Event) -> None:
     without one is read back when the queue is written. A dataset just created has nothing
     in the index to replace."""
     if event.type == "dataset" and event.action in ("create", "update") and event.target:
-        at_commit("search", (event.target["code"], (event.subject, event.action == "create")),
-                  _write_queued)
+        before_commit("search", (event.target["code"], (event.subject, event.action == "create")),
+                      _write_queued)
     elif event.type == "dictionary" and event.action == "update" and event.details.get("dataset"):
-        at_commit("search", (event.details["dataset"], (None, False)), _write_queued)
+        before_commit("search", (event.details["dataset"], (None, False)), _write_queued)
 
 
 def _write_queued(session: Session, items: list[tuple[str, tuple[object, bool]]]) -> None:

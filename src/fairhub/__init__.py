@@ -27,7 +27,6 @@ from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
 from fairhub.db import (  # noqa: E402
     UTCDateTime,
-    at_commit,
     at_dispose,
     db,
     flush_unique,
@@ -50,18 +49,21 @@ from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
 from fairhub.identity.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
+from fairhub.jobs import Job, crontab, enqueue  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
+from fairhub.transactions import after_commit, before_commit  # noqa: E402
 
 __all__ = [
-    "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
-    "call_each", "Conflict", "create_app", "current_actor", "db", "Dumped", "echo_table", "emit",
-    "Event", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
-    "hookspec", "id_field", "json_response", "JsonBoolean",
-    "list_schema", "NotFound", "page_of", "PageArgsSchema", "paginate",
-    "PagingSchema", "parse_json", "PreDumpedSchema", "Permission", "permissions_of", "PreconditionFailed",
-    "progress", "read_connection", "Role", "Setting", "Timestamp", "timestamp", "to_json",
+    "Actor", "after_commit", "ANONYMOUS", "ApiError", "at_dispose", "BadRequest",
+    "before_commit", "Blueprint", "call_each", "Conflict", "create_app", "crontab",
+    "current_actor", "db", "Dumped", "echo_table", "emit", "enqueue", "Event",
+    "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec", "id_field",
+    "Job", "json_response", "JsonBoolean", "list_schema", "NotFound", "page_of",
+    "PageArgsSchema", "paginate", "PagingSchema", "parse_json", "Permission", "permissions_of",
+    "PreconditionFailed", "PreDumpedSchema", "progress", "read_connection", "Role", "Setting",
+    "Timestamp", "timestamp", "to_json",
     "TooManyRequests", "Unauthorized", "unstorable", "User", "UTCDateTime", "utcnow",
     "ValidationError",
 ]

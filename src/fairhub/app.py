@@ -17,6 +17,7 @@ from fairhub.db import db, init_db
 from fairhub.errors import register_error_handlers
 from fairhub.identity import authn
 from fairhub.inputs import install_input_checks
+from fairhub.jobs import init_jobs
 from fairhub.logs import configure_logging
 from fairhub.migrations import configure_migrations
 from fairhub.plugins import (
@@ -25,11 +26,12 @@ from fairhub.plugins import (
     build_plugin_manager,
     collect_blueprints,
     collect_config,
+    collect_jobs,
     collect_permissions,
 )
 
 # Commands of the ``fairhub`` group itself (see fairhub.cli); plugins may not reuse these names.
-CORE_COMMANDS = frozenset({"serve", "db", "plugins", "routes", "shell"})
+CORE_COMMANDS = frozenset({"serve", "db", "plugins", "routes", "shell", "worker"})
 
 
 def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = None) -> Flask:
@@ -68,6 +70,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     pm.hook.fairhub_init_app(app=app)
     collect_permissions(pm, host)
     core.check_default_roles(host.permissions.values())
+    init_jobs(app, collect_jobs(pm))
     for _plugin, blueprint in collect_blueprints(pm):
         api.register_blueprint(blueprint)
     _check_every_route_is_guarded(app)

@@ -15,6 +15,7 @@ from werkzeug.serving import run_simple
 
 from fairhub import __version__
 from fairhub.errors import ApiError, readable
+from fairhub.jobs import worker_command
 from fairhub.plugins import CORE_PLUGIN, hooks_of, installed_plugins
 from fairhub.terminal import echo_table
 
@@ -183,6 +184,7 @@ def plugins_command(as_json: bool) -> None:
 
 cli.add_command(routes_command)
 cli.add_command(shell_command)
+cli.add_command(worker_command)
 
 
 def main() -> None:

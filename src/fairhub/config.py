@@ -69,6 +69,19 @@ CORE_SETTINGS = [
             "use counts and last use; 0 writes on every use."),
     Setting("ADMIN_EMAIL", "admin@example.org", "Email of the administrator `fairhub init` "
             "creates on an empty instance."),
+    Setting("JOBS_URL", None, "Where the job queue lives: default a SQLite file `jobs.db` in "
+            "the instance folder; `redis://host:6379/0` for one queue shared by several hosts."),
+    Setting("JOBS_QUEUE", "fairhub", "Name of the job queue; instances sharing one Redis "
+            "server need different names."),
+    Setting("JOBS_IN_PROCESS", True, "Run jobs on threads of each web process; turn off where "
+            "`fairhub worker` runs them."),
+    Setting("JOBS_WORKERS", 2, "Threads that run jobs, in each web process or in "
+            "`fairhub worker`."),
+    Setting("JOBS_POLL_SECONDS", 1.0, "Longest wait between two looks at an idle SQLite queue "
+            "(Redis wakes at once)."),
+    Setting("JOBS_PERIODIC", True, "Let this process's job threads (or `fairhub worker`) queue "
+            "periodic jobs when due; each due run is claimed in the database, so it runs once "
+            "however many processes look."),
 ]
 
 

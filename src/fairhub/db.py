@@ -4,14 +4,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
 from flask import Flask, g
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can alter and drop constraints on every database.
@@ -156,60 +155,6 @@ def dispose_engines(app: Flask) -> None:
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its wildcards escaped (use ``escape="\\"``)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-# Work queued for the outermost commit of a session (see at_commit).
-_QUEUES = "fairhub_at_commit"
-_WRITERS: dict[str, Callable[[Session, list], None]] = {}
-_LAST: set[str] = set()  # queues written after the others
-
-
-def at_commit(queue: str, item: Any, write: Callable[[Session, list], None],
-              last: bool = False) -> None:
-    """Queue ``item`` for ``write(session, items)``, called once with every item of ``queue``
-    just before the session's outermost commit, inside its transaction.
-
-    Many small writes (an audit row, an index entry per dataset of an import) so become one
-    statement; an item queued in a transaction or savepoint that rolls back is dropped.
-    Queues are written in the order they were first used, those queued with ``last`` after
-    the others: an update of a row every writer updates (a counter) then holds its lock only
-    for the end of the transaction, instead of making concurrent writers wait for the whole.
-    """
-    session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    if transaction is None:
-        session.connection()  # begins the transaction the item belongs to
-        transaction = session.get_transaction()
-    _WRITERS[queue] = write
-    if last:
-        _LAST.add(queue)
-    session.info.setdefault(_QUEUES, {}).setdefault(queue, []).append((transaction, item))
-
-
-def _write_queued(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint is released: its items wait for the transaction's commit
-    queues = session.info.pop(_QUEUES, {})
-    for queue, entries in sorted(queues.items(), key=lambda queue: queue[0] in _LAST):
-        if entries:
-            _WRITERS[queue](session, [item for _transaction, item in entries])
-
-
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    for queue, entries in session.info.get(_QUEUES, {}).items():
-        entries[:] = [(t, item) for t, item in entries if not _within(t, previous_transaction)]
-
-
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-event.listen(db.session, "before_commit", _write_queued)
-event.listen(db.session, "after_soft_rollback", _drop_rolled_back)
 
 
 def flush_unique(conflict: str) -> None:

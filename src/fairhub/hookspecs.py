@@ -63,3 +63,13 @@ def fairhub_event(event):
     Called inside the transaction of the action, before it commits: add rows to the session to
     have them commit with it. Must not raise; an exception is logged and the next listener runs.
     """
+
+
+@hookspec
+def fairhub_jobs():
+    """Return a list of :class:`fairhub.Job`: functions the background workers run.
+
+    ``Job(fn)`` runs when queued with :func:`fairhub.enqueue`; ``Job(fn, schedule=crontab(...))``
+    also runs when its schedule (UTC) is due, once per due minute however many processes look.
+    A job (named ``module:qualname``) declared twice stops start-up.
+    """

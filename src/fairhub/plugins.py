@@ -149,20 +149,32 @@ def collect_permissions(pm: pluggy.PluginManager, host: Host) -> None:
             host.permission_owners[permission.name] = plugin_name
 
 
-def collect_blueprints(pm: pluggy.PluginManager) -> list[tuple[str, Any]]:
-    """Every plugin's blueprints as ``(plugin name, blueprint)``; a name used twice is an error."""
+def _named(pm: pluggy.PluginManager, hook_name: str, noun: str,
+           verb: str = "declared") -> list[tuple[str, Any]]:
+    """``(plugin name, item)`` for every item each plugin answers ``hook_name`` with, in hook
+    order; an item whose ``name`` another's has is an error."""
     owners: dict[str, str] = {}
     found = []
-    for plugin_name, blueprints in _each(pm, "fairhub_blueprints"):
-        for blueprint in blueprints:
-            if blueprint.name in owners:
+    for plugin_name, items in _each(pm, hook_name):
+        for item in items:
+            if item.name in owners:
                 raise PluginError(
-                    f"Blueprint {blueprint.name!r} of plugin {plugin_name!r} is already "
-                    f"registered by plugin {owners[blueprint.name]!r}."
+                    f"{noun} {item.name!r} of plugin {plugin_name!r} is already "
+                    f"{verb} by plugin {owners[item.name]!r}."
                 )
-            owners[blueprint.name] = plugin_name
-            found.append((plugin_name, blueprint))
+            owners[item.name] = plugin_name
+            found.append((plugin_name, item))
     return found
+
+
+def collect_blueprints(pm: pluggy.PluginManager) -> list[tuple[str, Any]]:
+    """Every plugin's blueprints as ``(plugin name, blueprint)``; a name used twice is an error."""
+    return _named(pm, "fairhub_blueprints", "Blueprint", "registered")
+
+
+def collect_jobs(pm: pluggy.PluginManager) -> dict[str, Any]:
+    """Every plugin's jobs by name; a job declared twice is an error."""
+    return {job.name: job for _plugin, job in _named(pm, "fairhub_jobs", "Job")}
 
 
 

@@ -17,6 +17,8 @@ Plugin authors get the same fixtures the core's tests use:
   database, migrated first; returns click's Result. ``make_app(create_tables=False)`` gives an
   app on the same database to check what a command did.
 
+Apps and processes under test queue no periodic jobs (``JOBS_PERIODIC`` is off: set it in
+``make_app``'s config to test one).
 PostgreSQL runs get one database per test run (dropped at the end) and one schema per test.
 For fixtures of one's own: ``app_settings(url, instance_path)`` are the settings those apps
 get, and ``build_app(...)`` and ``dispose_app(app)`` make and end one;
@@ -26,6 +28,7 @@ Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -145,6 +148,9 @@ def fairhub_plugins() -> list | None:
 # Cheap password hashes: the tests check the logic, not Argon2's cost (at its defaults every
 # password, and every app start, costs a tenth of a second or more).
 CHEAP_PASSWORDS = {"AUTH_PASSWORD_TIME_COST": 1, "AUTH_PASSWORD_MEMORY_KIB": 64}
+# Periodic jobs (purges, clean-ups) run only where a test turns them on: one falling due
+# during a test would change what it checks.
+NO_PERIODIC_JOBS = {"JOBS_PERIODIC": False}
 
 
 def app_settings(database_url: str, instance_path: Any) -> dict:
@@ -157,6 +163,7 @@ def app_settings(database_url: str, instance_path: Any) -> dict:
         # Token use counts are written at once, so tests can read them back.
         "TOKENS_USAGE_FLUSH_SECONDS": 0,
         "TOKENS_CACHE_SECONDS": 0,  # several apps share a database: each sees changes at once
+        **NO_PERIODIC_JOBS,
         **CHEAP_PASSWORDS,
     }
 
@@ -307,7 +314,8 @@ def fairhub_env(database_url: str, tmp_path, fairhub_plugins) -> dict:
         "FAIRHUB_DATABASE_URL": database_url,
         "FAIRHUB_SECRET_KEY": "live-" + uuid.uuid4().hex,
         **({"FAIRHUB_PLUGINS": ",".join(fairhub_plugins)} if fairhub_plugins else {}),
-        **{f"FAIRHUB_{name}": str(value) for name, value in CHEAP_PASSWORDS.items()},
+        **{f"FAIRHUB_{name}": json.dumps(value)
+           for name, value in {**CHEAP_PASSWORDS, **NO_PERIODIC_JOBS}.items()},
         # Child processes import what the tests import (plugins living in the test tree).
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }

@@ -7,9 +7,10 @@ from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session
 
 from fairhub.auth import Actor, client_ip
-from fairhub.db import at_commit, db, utcnow
+from fairhub.db import db, utcnow
 from fairhub.events import Event
 from fairhub.identity.models import TARGET_CODE_LENGTH, AuditEvent
+from fairhub.transactions import before_commit
 
 # Detail keys that are never written, whatever a caller puts in an event.
 SECRET_KEYS = frozenset({"password", "secret", "token", "access_token", "new_password",
@@ -41,9 +42,10 @@ def _row(event: Event, ip: str | None) -> dict:
 
 def record_event(event: Event) -> None:
     """Queue an audit row for ``event`` in the session's transaction: the rows of a request
-    or a bulk action are written together at its commit (:func:`fairhub.db.at_commit`), and
-    dropped with a transaction or savepoint that rolls back."""
-    at_commit("audit", _row(event, client_ip()), _write)
+    or a bulk action are written together at its commit
+    (:func:`fairhub.transactions.before_commit`), and dropped with a transaction or savepoint
+    that rolls back."""
+    before_commit("audit", _row(event, client_ip()), _write)
 
 
 def _write(session: Session, rows: list[dict]) -> None:

@@ -26,8 +26,4 @@ def fairhub_env(fairhub_env, tables_schema):
 @pytest.fixture
 def app(make_app, fairhub_cli, tables_schema):
     """An app on the commands' (migrated) database and tables."""
-    app = make_app({"FILES_TABLES_SCHEMA": tables_schema}, create_tables=False)
-    yield app
-    from fairhub_files.jobs import stop_jobs
-
-    stop_jobs(app)
+    return make_app({"FILES_TABLES_SCHEMA": tables_schema}, create_tables=False)

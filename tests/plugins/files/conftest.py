@@ -29,10 +29,7 @@ def files_app(make_app, files_config):
 
 @pytest.fixture
 def app(files_app):
-    yield files_app
-    from fairhub_files.jobs import stop_jobs
-
-    stop_jobs(files_app)
+    return files_app
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from .support import TUS, dates_of_downloads, metadata
 
-from fairhub import db, utcnow
+from fairhub import after_commit, db, utcnow
 from fairhub.testing import assert_error, bearer
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -275,7 +275,7 @@ def test_a_failed_commit_keeps_the_bytes(app, client, upload, dataset, manager):
     with app.app_context():
         row = db.session.get(StoredFile, file_id)
         db.session.delete(row)
-        cleanup.after_commit(lambda: cleanup.remove_orphans(app, [row.storage_key]))
+        after_commit(lambda: cleanup.remove_orphans(app, [row.storage_key]))
         db.session.rollback()
         db.session.commit()
     assert os.path.exists(path)
@@ -323,3 +323,28 @@ def test_cleanup_removes_expired_uploads_and_orphans(app, client, upload, datase
     assert not os.path.exists(storage.path(orphan))
     assert os.path.exists(_path(app, kept["id"]))
     assert cleanup.clean(app) == {"expired": 0, "orphans": 0, "requeued": 0}
+
+
+@pytest.mark.parametrize("files_config", [{"JOBS_PERIODIC": True, "JOBS_IN_PROCESS": False}])
+def test_the_cleanup_runs_hourly_as_a_job(app, client, dataset, manager):
+    from datetime import datetime
+
+    from huey.consumer import Scheduler
+
+    from fairhub.jobs import queue_of
+    from fairhub_files.models import StoredFile
+
+    location = client.post(f"/api/files/datasets/{dataset}/attachments", headers={
+        **manager, **TUS, "Upload-Length": "10"}).headers["Location"]
+    with app.app_context():
+        db.session.execute(db.update(StoredFile).values(expires_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    huey = queue_of(app).huey
+    for minute in (14, 15, 16):
+        Scheduler(huey, threading.Event(), 1, True).enqueue_periodic_tasks(
+            datetime(2030, 1, 1, 10, minute))
+    (task,) = huey.pending()  # once an hour, at a quarter past
+    assert task.name.endswith("fairhub_files.cleanup:clean_job")
+    assert client.head(location, headers={**manager, **TUS}).status_code == 410  # expired
+    huey.execute(huey.dequeue())
+    assert client.head(location, headers={**manager, **TUS}).status_code == 404

@@ -155,7 +155,7 @@ def test_cleanup_queues_a_lost_load_again(manager, dataset, participants, upload
 
     from fairhub import db, utcnow
     from fairhub_files import cleanup
-    from fairhub_files.jobs import queue_of
+    from fairhub.jobs import queue_of
     from fairhub_files.models import StoredFile
 
     app = client.application

@@ -14,15 +14,6 @@ def fairhub_plugins():
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app()
-    yield app
-    from fairhub_files.jobs import stop_jobs
-
-    stop_jobs(app)
-
-
-@pytest.fixture
 def attach(client):
     """Upload an attachment to dataset ``code`` as ``owner`` with a transfer setting; its id."""
 

@@ -14,7 +14,7 @@ from .test_notifications import smtp  # noqa: F401  (the test's SMTP server)
 @pytest.fixture
 def fairhub_env(fairhub_env, smtp):  # noqa: F811
     """The commands send mail to the test's SMTP server; the app keeps it in the outbox."""
-    return {**fairhub_env, "FAIRHUB_SMTP_URL": smtp.url}
+    return {**fairhub_env, "FAIRHUB_REQUESTS_SMTP_URL": smtp.url}
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Mail about requests, delivered to a real SMTP server (aiosmtpd) started by the test."""
+"""Mail about requests, delivered by a background job to a real SMTP server (aiosmtpd)
+started by the test."""
 from __future__ import annotations
 
 import email
@@ -42,9 +43,15 @@ def smtp():
     controller.stop()
 
 
+# The app's job threads look at the queue often, and one thread sends the mail in the order of
+# the changes it tells of.
+MAIL_JOBS = {"JOBS_POLL_SECONDS": 0.05, "JOBS_WORKERS": 1}
+
+
 @pytest.fixture
 def app(make_app, smtp):
-    return make_app({"SMTP_URL": smtp.url, "REQUESTS_MAIL_FROM": "catalogue@example.org"})
+    return make_app({"REQUESTS_SMTP_URL": smtp.url, "REQUESTS_MAIL_FROM": "catalogue@example.org",
+                     **MAIL_JOBS})
 
 
 def test_each_step_mails_the_right_people(client, cast, ask, smtp, app):
@@ -68,14 +75,8 @@ def test_each_step_mails_the_right_people(client, cast, ask, smtp, app):
     assert received[3][1]["Subject"].endswith("is approved")
     assert "Well argued." in received[3][1].get_payload(decode=True).decode()
     assert received[4][1]["Subject"].endswith("is archived")
-    with app.app_context():
-        from sqlalchemy import select
-
-        from fairhub import db
-        from fairhub_requests.models import OutboxMessage
-
-        sent = db.session.scalars(select(OutboxMessage.sent_at)).all()
-        assert len(sent) == 5 and all(sent)
+    sent = [message.sent_at for message in outbox(app, until=lambda m: m.sent_at)]
+    assert len(sent) == 5 and all(sent)
 
 
 def test_a_denial_mails_the_requester(client, cast, ask, smtp):
@@ -96,15 +97,9 @@ def test_a_denial_mails_the_requester(client, cast, ask, smtp):
 ])
 def test_a_template_reaching_for_python_falls_back_safely(make_app, smtp, template, person,
                                                           make_dataset, share):
-    app = make_app({"SMTP_URL": smtp.url, "REQUESTS_MAIL_TEMPLATES": {
-        "submitted": {"subject": "Hostile", "body": template}}})
-    client = app.test_client()
-    owner, researcher = person("data-manager"), person()
-    code = make_dataset(owner)
-    created = client.post("/api/requests", json={
-        "dataset": code, "answers": {"project": {"project_name": "P"}}},
-        headers=researcher.headers)
-    assert created.status_code == 201
+    app = make_app({"REQUESTS_SMTP_URL": smtp.url, "REQUESTS_MAIL_TEMPLATES": {
+        "submitted": {"subject": "Hostile", "body": template}}, **MAIL_JOBS})
+    ask_for_access(app, person, make_dataset)
     (_to, message), = smtp.wait_for(1)
     body = message.get_payload(decode=True).decode()
     assert message["Subject"].startswith("Access request")  # the built-in template
@@ -112,36 +107,71 @@ def test_a_template_reaching_for_python_falls_back_safely(make_app, smtp, templa
 
 
 def test_a_safe_custom_template_is_used(make_app, smtp, person, make_dataset):
-    app = make_app({"SMTP_URL": smtp.url, "REQUESTS_MAIL_TEMPLATES": {"submitted": {
+    app = make_app({"REQUESTS_SMTP_URL": smtp.url, "REQUESTS_MAIL_TEMPLATES": {"submitted": {
         "subject": "New: {{ request.code }}",
-        "body": "{{ requester.email }} wants {{ dictionaries | length }} tables."}}})
-    owner, researcher = person("data-manager"), person()
-    code = make_dataset(owner)
-    created = app.test_client().post("/api/requests", json={
-        "dataset": code, "answers": {"project": {"project_name": "P"}}},
-        headers=researcher.headers).get_json()
+        "body": "{{ requester.email }} wants {{ dictionaries | length }} tables."}}, **MAIL_JOBS})
+    _owner, researcher, created = ask_for_access(app, person, make_dataset)
     (_to, message), = smtp.wait_for(1)
     assert message["Subject"] == f"New: {created['code']}"
     assert message.get_payload(decode=True).decode().strip() == \
         f"{researcher.email} wants 2 tables."
 
 
-def test_an_unreachable_server_keeps_the_mail(make_app, person, make_dataset):
-    app = make_app({"SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "SMTP_TIMEOUT_SECONDS": 2})
+@pytest.fixture
+def refusing():
+    """An SMTP server that refuses every message."""
+
+    class Refusing(Inbox):
+        async def handle_DATA(self, server, session, envelope):
+            return "554 5.7.1 Refused for the test"
+
+    port = free_port()
+    controller = Controller(Refusing(f"smtp://127.0.0.1:{port}"), hostname="127.0.0.1",
+                            port=port)
+    controller.start()
+    yield controller.handler
+    controller.stop()
+
+
+@pytest.mark.parametrize("server", ["unreachable", "refusing"])
+def test_a_server_that_fails_keeps_the_mail(make_app, person, make_dataset, request, server):
+    url = (f"smtp://127.0.0.1:{free_port()}" if server == "unreachable"
+           else request.getfixturevalue("refusing").url)
+    app = make_app({"REQUESTS_SMTP_URL": url, "REQUESTS_SMTP_TIMEOUT_SECONDS": 2, **MAIL_JOBS})
+    ask_for_access(app, person, make_dataset)
+    (message,) = outbox(app, until=lambda m: m.attempts)
+    assert message.sent_at is None and message.attempts == 1 and message.last_error
+    if server == "refusing":
+        assert "554" in message.last_error and "Refused for the test" in message.last_error
+
+
+def ask_for_access(app, person, make_dataset) -> tuple:
+    """A researcher asks for access to a new dataset of an owner: (owner, researcher, the
+    request as answered)."""
     owner, researcher = person("data-manager"), person()
     code = make_dataset(owner)
     created = app.test_client().post("/api/requests", json={
         "dataset": code, "answers": {"project": {"project_name": "P"}}},
         headers=researcher.headers)
     assert created.status_code == 201
-    with app.app_context():
-        from sqlalchemy import select
+    return owner, researcher, created.get_json()
 
-        from fairhub import db
-        from fairhub_requests.models import OutboxMessage
 
-        message = db.session.scalars(select(OutboxMessage)).one()
-        assert message.sent_at is None and message.attempts == 1 and message.last_error
+def outbox(app, until) -> list:
+    """The outbox's mail once ``until`` holds for each (the jobs sending it have tried), or
+    as it is after five seconds."""
+    from sqlalchemy import select
+
+    from fairhub import db
+    from fairhub_requests.models import OutboxMessage
+
+    deadline = time.monotonic() + 5
+    while True:
+        with app.app_context():
+            messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        if all(map(until, messages)) or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.02)
 
 
 def test_only_approvers_who_may_decide_are_listed_and_mailed(client, cast, ask, person, share,

@@ -1,39 +1,33 @@
-"""Background jobs: run on threads of the web process, by `worker` in a process of its own, on a
-Redis queue shared by apps, after a fork and under gunicorn; failures are logged, not fatal.
+"""Background jobs: run on threads of the web process, by `fairhub worker` in a process of its
+own, on a Redis queue shared by apps, after a fork and under gunicorn; failures are logged,
+not fatal; periodic jobs are queued when due, once however many consumers look.
 
-This module is also the plugin of these tests' apps (and of the processes they start): it sets
-the jobs up, adds the `worker` command under `fairhub jobs-test` and a route that queues a job.
+This module is also the plugin of these tests' apps (and of the processes they start): it
+declares the jobs and adds a route that queues one.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
-import click
 import pytest
 import requests
 from flask import current_app, request
+from huey.consumer import Scheduler
 from sqlalchemy import text
 
-from fairhub import Blueprint, db, hookimpl
-from fairhub_files.jobs import (
-    JOB_SETTINGS,
-    enqueue,
-    enqueue_after_commit,
-    init_jobs,
-    job,
-    queue_of,
-    register,
-    stop_jobs,
-    worker,
-)
+from fairhub import Blueprint, Job, db, enqueue, hookimpl
+from fairhub.jobs import queue_of, stop_jobs
+from fairhub.plugins import PluginError
 
 FAIRHUB_PLUGIN_NAME = "jobs_test"
 PLUGIN = __name__  # how a child process imports this module
@@ -43,20 +37,8 @@ WAIT_SECONDS = 30
 
 
 @hookimpl
-def fairhub_config_defaults():
-    return {setting.name: setting.default for setting in JOB_SETTINGS}
-
-
-@hookimpl
-def fairhub_init_app(app):
-    init_jobs(app)
-
-
-@hookimpl
-def fairhub_commands(cli):
-    group = click.Group("jobs-test", help="Jobs of the jobs tests.")
-    group.add_command(worker)
-    cli.add_command(group)
+def fairhub_jobs():
+    return [Job(record), Job(fail), Job(hold), Job(tick, schedule=in_2030)]
 
 
 blp = Blueprint("jobs_test", __name__, url_prefix="/api/jobs-test", description="Test jobs.")
@@ -66,7 +48,7 @@ blp = Blueprint("jobs_test", __name__, url_prefix="/api/jobs-test", description=
 @blp.public
 def record_route():
     """Queue a `record` job writing to the path given in the body."""
-    enqueue(record, request.get_json()["path"])
+    enqueue(record, request.get_json()["path"], at_once=True)
     return {"pid": os.getpid()}
 
 
@@ -78,7 +60,6 @@ def fairhub_blueprints():
 # The jobs
 
 
-@job
 def record(path: str) -> None:
     """Write to ``path`` where the job ran: process, thread, app; it reads the database too."""
     db.session.execute(text("SELECT 1"))
@@ -88,7 +69,6 @@ def record(path: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-@job
 def fail(message: str) -> None:
     """Raise."""
     raise RuntimeError(message)
@@ -97,10 +77,22 @@ def fail(message: str) -> None:
 RELEASE = threading.Event()
 
 
-@job
 def hold() -> None:
     """Keep a job thread busy until RELEASE is set."""
     RELEASE.wait(WAIT_SECONDS)
+
+
+TICKS: list[str] = []  # the periodic job's runs in this process, by instance
+
+
+def tick() -> None:
+    """A periodic job: note the app it ran for."""
+    TICKS.append(current_app.instance_path)
+
+
+def in_2030(moment: datetime) -> bool:
+    """The periodic job's schedule: every minute of 2030 (never while the tests run)."""
+    return moment.year == 2030
 
 
 def wait_for(path: Path, process: subprocess.Popen | None = None) -> dict:
@@ -124,8 +116,8 @@ def jobs_app(make_app):
     """``jobs_app(**settings)``: an app with jobs, whose job threads stop with the test."""
     apps = []
 
-    def factory(**settings):
-        app = make_app({"FILES_JOBS_POLL_SECONDS": 0.1, **settings}, create_tables=False)
+    def factory(tables: bool = False, **settings):
+        app = make_app({"JOBS_POLL_SECONDS": 0.1, **settings}, create_tables=tables)
         apps.append(app)
         return app
 
@@ -149,7 +141,7 @@ def test_a_job_runs_on_threads_started_by_the_first_enqueue(jobs_app, marker):
     app = jobs_app()
     assert queue_of(app)._consumer is None  # nothing runs before there is work
     with app.app_context():
-        enqueue(record, str(marker("first")))
+        enqueue(record, str(marker("first")), at_once=True)
     done = wait_for(marker("first"))
     assert done["pid"] == os.getpid() and done["thread"].startswith("Worker")
     assert done["instance"] == app.instance_path
@@ -157,26 +149,26 @@ def test_a_job_runs_on_threads_started_by_the_first_enqueue(jobs_app, marker):
     stop_jobs(app)
     assert not any(thread.is_alive() for thread in threads)
     with app.app_context():  # a later job starts them again
-        enqueue(record.job_name, str(marker("again")))
+        enqueue(Job(record), str(marker("again")), at_once=True)
     assert wait_for(marker("again"))["pid"] == os.getpid()
 
 
 def test_a_job_that_raises_is_logged_and_the_threads_go_on(jobs_app, marker, caplog):
-    app = jobs_app(FILES_JOBS_WORKERS=1)
+    app = jobs_app(JOBS_WORKERS=1)
     with app.app_context():
-        enqueue(fail, "boom at row 3")
-        enqueue(record, str(marker("after")))
+        enqueue(fail, "boom at row 3", at_once=True)
+        enqueue(record, str(marker("after")), at_once=True)
     wait_for(marker("after"))
-    failed = [r for r in caplog.records if r.name == "fairhub.files.jobs"]
+    failed = [r for r in caplog.records if r.name == "fairhub.jobs"]
     assert len(failed) == 1 and failed[0].levelname == "ERROR"
-    assert f"{fail.job_name}('boom at row 3',) failed" in failed[0].getMessage()
+    assert f"{Job(fail).name}('boom at row 3',) failed" in failed[0].getMessage()
     assert str(failed[0].exc_info[1]) == "boom at row 3"
 
 
 def test_the_first_request_starts_the_threads_when_jobs_wait(jobs_app, marker, tmp_path):
-    producer = jobs_app(FILES_JOBS_IN_PROCESS=False)
+    producer = jobs_app(JOBS_IN_PROCESS=False)
     with producer.app_context():
-        enqueue(record, str(marker("waiting")))
+        enqueue(record, str(marker("waiting")), at_once=True)
     time.sleep(0.3)
     assert not marker("waiting").exists() and queue_of(producer)._consumer is None
     idle = jobs_app(INSTANCE_PATH=str(tmp_path / "another-instance"))  # an empty queue
@@ -189,7 +181,7 @@ def test_the_first_request_starts_the_threads_when_jobs_wait(jobs_app, marker, t
 
 
 def test_jobs_wait_for_the_commit_and_drop_with_a_rollback(jobs_app, marker):
-    app = jobs_app(FILES_JOBS_IN_PROCESS=False)  # jobs stay in the queue, to be looked at
+    app = jobs_app(JOBS_IN_PROCESS=False)  # jobs stay in the queue, to be looked at
     queue = queue_of(app)
 
     def queued() -> list[str]:
@@ -197,56 +189,140 @@ def test_jobs_wait_for_the_commit_and_drop_with_a_rollback(jobs_app, marker):
 
     with app.app_context():
         db.session.execute(text("SELECT 1"))
-        enqueue_after_commit(record, str(marker("rolled_back")))
+        enqueue(record, str(marker("rolled_back")))
         db.session.rollback()
-        enqueue_after_commit(record, str(marker("kept")))
+        enqueue(record, str(marker("kept")))
         with db.session.begin_nested() as savepoint:
-            enqueue_after_commit(record, str(marker("in_savepoint_rolled_back")))
+            enqueue(record, str(marker("in_savepoint_rolled_back")))
             savepoint.rollback()
         with db.session.begin_nested():
-            enqueue_after_commit(record, str(marker("in_savepoint_released")))
+            enqueue(record, str(marker("in_savepoint_released")))
         assert queued() == []  # nothing before the commit
         db.session.commit()
         assert queued() == ["kept", "in_savepoint_released"]
-        enqueue_after_commit(record, str(marker("closed")))
+        enqueue(record, str(marker("closed")))
         db.session.close()
         db.session.execute(text("SELECT 1"))
         db.session.commit()
     assert queued() == ["kept", "in_savepoint_released"]
 
 
-def test_jobs_are_registered_functions_with_json_arguments(jobs_app):
-    app = jobs_app(FILES_JOBS_IN_PROCESS=False)
+def test_jobs_are_declared_functions_with_json_arguments(jobs_app):
+    app = jobs_app(JOBS_IN_PROCESS=False)
     with app.app_context():
-        with pytest.raises(ValueError, match="not a registered job"):
+        with pytest.raises(ValueError, match="is not a job of this app"):
             enqueue(lambda: None)
-        with pytest.raises(ValueError, match="not a registered job"):
-            enqueue("nowhere:nothing")
+        with pytest.raises(ValueError, match="is not a job of this app"):
+            enqueue(wait_for, "a function no plugin declares")
         with pytest.raises(TypeError, match="JSON values"):
             enqueue(record, object())
-    with pytest.raises(ValueError, match="taken"):
-        register(record.job_name, fail)
+
+
+class Twin:
+    """A plugin declaring a job that the tests' plugin declares too."""
+
+    FAIRHUB_PLUGIN_NAME = "jobs_twin"
+
+    @hookimpl
+    def fairhub_jobs(self):
+        return [Job(record)]
+
+
+def test_a_job_declared_twice_stops_start_up(make_app):
+    with pytest.raises(PluginError, match=re.escape(
+            f"Job {Job(record).name!r} of plugin 'jobs_test' is already declared by plugin "
+            "'jobs_twin'")):
+        make_app(plugins=[Twin(), PLUGIN], create_tables=False)
 
 
 def test_a_queue_url_that_is_not_sqlite_or_redis_stops_start_up(jobs_app):
-    with pytest.raises(ValueError, match="FILES_JOBS_URL"):
-        jobs_app(FILES_JOBS_URL="postgresql://localhost/jobs")
+    with pytest.raises(ValueError, match="JOBS_URL"):
+        jobs_app(JOBS_URL="postgresql://localhost/jobs")
+
+
+# Periodic jobs
+
+
+def look_at_schedules(app, moment: datetime) -> None:
+    """What huey's scheduler does once a minute, on the app's queue, as at ``moment``."""
+    Scheduler(queue_of(app).huey, threading.Event(), 1, True).enqueue_periodic_tasks(moment)
+
+
+def test_a_periodic_job_is_queued_and_runs_when_due(jobs_app):
+    app = jobs_app(tables=True, JOBS_PERIODIC=True, JOBS_IN_PROCESS=False)
+    huey = queue_of(app).huey
+    look_at_schedules(app, datetime(2029, 12, 31, 23, 59, 30))
+    assert huey.pending_count() == 0  # not due
+    look_at_schedules(app, datetime(2030, 1, 1, 3, 0, 12))
+    (task,) = huey.pending()
+    assert task.name == f"fairhub_periodic:{Job(tick).name}"
+    TICKS.clear()
+    huey.execute(huey.dequeue())
+    assert TICKS == [app.instance_path]
+
+
+def test_a_due_run_is_queued_by_one_consumer_however_many_look(jobs_app, tmp_path):
+    """Two hosts (two queues) on one database: each due minute is queued once, by the first
+    consumer that claims it; asking again within the minute queues nothing more."""
+    hosts = [jobs_app(tables=(n == 0), JOBS_PERIODIC=True, JOBS_IN_PROCESS=False,
+                      INSTANCE_PATH=str(tmp_path / f"host-{n}")) for n in range(2)]
+
+    def queued() -> list[int]:
+        return [queue_of(host).huey.pending_count() for host in hosts]
+
+    for second in (1, 2, 40):
+        for host in hosts:
+            look_at_schedules(host, datetime(2030, 1, 1, 3, 0, second))
+        assert queued() == [1, 0]  # the first to look
+    for host in reversed(hosts):
+        look_at_schedules(host, datetime(2030, 1, 1, 3, 1, 0))
+    assert queued() == [1, 1]
+    look_at_schedules(hosts[0], datetime(2030, 1, 1, 3, 0, 59))  # a minute already past
+    assert queued() == [1, 1]
+
+
+def test_consumers_racing_for_a_due_run_claim_it_once(jobs_app):
+    app = jobs_app(tables=True, JOBS_PERIODIC=True, JOBS_IN_PROCESS=False)
+    queue = queue_of(app)
+    for minute in range(3):  # the first claim inserts the job's row, later ones update it
+        start, won = threading.Barrier(4), []
+
+        def claim(moment=datetime(2030, 1, 1, 3, minute, 5)):
+            start.wait()
+            won.append(queue.claim(Job(tick).name, moment))
+
+        threads = [threading.Thread(target=claim) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT_SECONDS)
+        assert sorted(won) == [False, False, False, True]
+
+
+def test_the_first_request_starts_the_threads_that_look_at_schedules(jobs_app, tmp_path):
+    quiet = jobs_app()  # the test kit's apps queue no periodic jobs
+    quiet.test_client().get("/api/health")
+    assert queue_of(quiet)._consumer is None
+    app = jobs_app(JOBS_PERIODIC=True, INSTANCE_PATH=str(tmp_path / "periodic"))
+    assert queue_of(app)._consumer is None
+    app.test_client().get("/api/health")
+    assert queue_of(app)._consumer.periodic
 
 
 # In other processes
 
 
 def test_the_worker_command_runs_jobs_when_web_processes_do_not(jobs_app, marker, fairhub_env):
-    app = jobs_app(FILES_JOBS_IN_PROCESS=False)
+    app = jobs_app(JOBS_IN_PROCESS=False)
     with app.app_context():
-        enqueue(fail, "a broken job")
-        enqueue(record, str(marker("by_worker")))
+        enqueue(fail, "a broken job", at_once=True)
+        enqueue(record, str(marker("by_worker")), at_once=True)
     time.sleep(0.3)
     assert not marker("by_worker").exists()  # the web process does not run jobs
     process = subprocess.Popen(
-        [sys.executable, "-m", "fairhub", "jobs-test", "worker", "--threads", "1"],
-        env={**fairhub_env, "FAIRHUB_FILES_JOBS_IN_PROCESS": "false",
-             "FAIRHUB_FILES_JOBS_POLL_SECONDS": "0.1"},
+        [sys.executable, "-m", "fairhub", "worker", "--threads", "1"],
+        env={**fairhub_env, "FAIRHUB_JOBS_IN_PROCESS": "false",
+             "FAIRHUB_JOBS_POLL_SECONDS": "0.1"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         done = wait_for(marker("by_worker"), process)
@@ -258,8 +334,8 @@ def test_the_worker_command_runs_jobs_when_web_processes_do_not(jobs_app, marker
             process.kill()
             process.wait()
     assert process.returncode == 0, err
-    assert "Running jobs from the SQLite queue" in out
-    assert f"Job {fail.job_name}('a broken job',) failed." in err
+    assert "Running jobs from the SQLite queue" in out and "without periodic jobs" in out
+    assert f"Job {Job(fail).name}('a broken job',) failed." in err
     assert "RuntimeError: a broken job" in err
 
 
@@ -279,7 +355,7 @@ def redis_settings():
             pytest.fail(f"{message} (CI=true: the Redis tests must run)", pytrace=False)
         pytest.skip(f"{message}; start Redis or set FAIRHUB_TEST_REDIS_URL")
     name = f"fairhub_test_{uuid.uuid4().hex[:12]}"
-    yield {"FILES_JOBS_URL": url, "FILES_JOBS_QUEUE": name}
+    yield {"JOBS_URL": url, "JOBS_QUEUE": name}
     keys = list(client.scan_iter(f"huey.*{name}*"))
     if keys:
         client.delete(*keys)
@@ -288,11 +364,11 @@ def redis_settings():
 
 def test_a_redis_queue_is_shared_by_the_apps_of_several_hosts(jobs_app, marker, tmp_path,
                                                               redis_settings):
-    web = jobs_app(FILES_JOBS_IN_PROCESS=False, **redis_settings)
+    web = jobs_app(JOBS_IN_PROCESS=False, **redis_settings)
     other_host = jobs_app(INSTANCE_PATH=str(tmp_path / "other-host"), **redis_settings)
     with web.app_context():
-        enqueue(fail, "broken on redis")
-        enqueue(record, str(marker("on_redis")))
+        enqueue(fail, "broken on redis", at_once=True)
+        enqueue(record, str(marker("on_redis")), at_once=True)
     time.sleep(0.3)
     assert not marker("on_redis").exists()
     queue_of(other_host).start()
@@ -302,10 +378,10 @@ def test_a_redis_queue_is_shared_by_the_apps_of_several_hosts(jobs_app, marker, 
 
 
 def test_a_forked_child_runs_jobs_on_threads_of_its_own(jobs_app, marker):
-    app = jobs_app(FILES_JOBS_WORKERS=2)
+    app = jobs_app(JOBS_WORKERS=2)
     with app.app_context():  # both threads of the parent stay busy
-        enqueue(hold)
-        enqueue(hold)
+        enqueue(hold, at_once=True)
+        enqueue(hold, at_once=True)
     deadline = time.monotonic() + WAIT_SECONDS
     while queue_of(app).huey.pending_count():
         assert time.monotonic() < deadline
@@ -315,7 +391,7 @@ def test_a_forked_child_runs_jobs_on_threads_of_its_own(jobs_app, marker):
         code = 1
         try:
             with app.app_context():
-                enqueue(record, str(marker("child")))
+                enqueue(record, str(marker("child")), at_once=True)
             code = 0 if wait_for(marker("child"))["pid"] == os.getpid() else 3
             stop_jobs(app)
         finally:
