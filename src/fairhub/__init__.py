@@ -49,7 +49,7 @@ from fairhub.errors import (  # noqa: E402
 from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
-from fairhub.identity.roles import permissions_of  # noqa: E402
+from fairhub.identity.service.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
 from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402

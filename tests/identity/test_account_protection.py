@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from fairhub import db
-from fairhub.identity import passwords, roles, sessions, tokens, users
+from fairhub.identity.service import passwords, roles, sessions, tokens, users
 from fairhub.identity.models import LoginThrottle
 from fairhub.testing import assert_error, bearer
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from fairhub import utcnow
-from fairhub.identity import tokens
+from fairhub.identity.service import tokens
 from fairhub.identity.models import ApiToken
 from fairhub.testing import assert_error
 

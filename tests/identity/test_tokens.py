@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from fairhub import db
-from fairhub.identity import tokens, users
+from fairhub.identity.service import tokens, users
 from fairhub.identity.models import ApiToken, Role, User
 from fairhub.testing import assert_error, bearer
 

@@ -192,7 +192,7 @@ def test_the_service_checks_filters_itself(app, make_user):
     from fairhub_search import saved
 
     from fairhub import Actor, ValidationError
-    from fairhub.identity import users
+    from fairhub.identity.service import users
 
     uuid = make_user()
     with app.test_request_context():

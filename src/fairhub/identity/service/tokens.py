@@ -20,10 +20,10 @@ from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import DirectSelect, db, flush_unique, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.audit import record_now
-from fairhub.identity.groups import groups_in, with_groups
+from fairhub.identity.service.audit import record_now
+from fairhub.identity.service.groups import groups_in, with_groups
 from fairhub.identity.models import ApiToken, Role, User, token_status
-from fairhub.identity.roles import grantable_roles, role_exists, role_permissions
+from fairhub.identity.service.roles import grantable_roles, role_exists, role_permissions
 
 SECRET_PREFIX = "fh_"
 KEY_LENGTH = 16
@@ -164,7 +164,7 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     a reusable token is recorded (see :class:`UsageBuffer`); a single-use token is only used
     up by :func:`consume`, once its request has passed the permission check. The token row
     also carries ``owner_role_permissions`` and ``role_permissions``, what the owner's and
-    the token's custom roles store (see :func:`~fairhub.identity.roles.permissions_of`).
+    the token's custom roles store (see :func:`~fairhub.identity.service.roles.permissions_of`).
     """
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
     checks = current_app.extensions[CHECKS_EXTENSION]

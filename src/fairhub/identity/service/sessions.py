@@ -17,10 +17,10 @@ from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import DirectSelect, UTCDateTime, db, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
-from fairhub.identity.audit import record_now
-from fairhub.identity.groups import groups_in, with_groups
+from fairhub.identity.service.audit import record_now
+from fairhub.identity.service.groups import groups_in, with_groups
 from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
-from fairhub.identity.passwords import verify_password
+from fairhub.identity.service.passwords import verify_password
 
 SALT = "fairhub.session"
 _INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -48,7 +48,7 @@ def start_session(user: User, ip: str | None) -> dict:
 
 
 # One indexed lookup: the session, its user's profile and groups, and what the user's role
-# stores if it is a custom role (see fairhub.identity.roles.permissions_of).
+# stores if it is a custom role (see fairhub.identity.service.roles.permissions_of).
 _USER = {f"user_{name}": name for name in PROFILE_COLUMNS}
 _LOOKUP = DirectSelect(with_groups(
     select(AuthSession.__table__,

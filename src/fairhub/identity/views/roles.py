@@ -7,7 +7,7 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, PageArgsSchema, list_schema, page_of
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity import roles
+from fairhub.identity.service import roles
 from fairhub.identity.schemas import (
     PermissionSchema,
     RoleCreateSchema,

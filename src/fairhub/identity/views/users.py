@@ -8,7 +8,7 @@ from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
 from fairhub.errors import Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity import passwords, sessions, users
+from fairhub.identity.service import passwords, sessions, users
 from fairhub.identity.schemas import (
     ArchiveSchema,
     MeSchema,

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, list_schema, paginate
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity import groups
+from fairhub.identity.service import groups
 from fairhub.identity.schemas import (
     GroupCreateSchema,
     GroupSchema,

@@ -8,7 +8,7 @@ from fairhub.auth import Actor
 from fairhub.db import db, flush_unique
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.groups import users_by_uuid
+from fairhub.identity.service.groups import users_by_uuid
 from fairhub.identity.models import ApiToken, Role, User
 
 GUEST, OBSERVER, STANDARD = "guest", "observer", "standard"

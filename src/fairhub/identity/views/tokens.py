@@ -6,7 +6,7 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, PageArgsSchema, list_schema, paginate
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity import tokens
+from fairhub.identity.service import tokens
 from fairhub.identity.schemas import (
     TokenCreatedSchema,
     TokenCreateSchema,
