@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import DirectSelect, UTCDateTime, db, utcnow
+from fairhub.db import UTCDateTime, db, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
 from fairhub.identity.service.audit import record_now
@@ -48,15 +48,16 @@ def start_session(user: User, ip: str | None) -> dict:
 
 
 # One indexed lookup: the session, its user's profile and groups, and what the user's role
-# stores if it is a custom role (see fairhub.identity.service.roles.permissions_of).
+# stores if it is a custom role (see fairhub.identity.service.roles.permissions_of). Built once:
+# SQLAlchemy compiles it once per dialect and keeps it in its statement cache.
 _USER = {f"user_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = DirectSelect(with_groups(
+_LOOKUP = with_groups(
     select(AuthSession.__table__,
            *(User.__table__.c[name].label(label) for label, name in _USER.items()),
            Role.__table__.c.permissions.label("user_role_permissions"))
     .join(User.__table__, User.id == AuthSession.user_id)
     .outerjoin(Role.__table__, Role.__table__.c.code == User.__table__.c.role)
-    .where(AuthSession.key == bindparam("key")), User.__table__.c.id))
+    .where(AuthSession.key == bindparam("key")), User.__table__.c.id)
 
 
 def authenticate_session(token: str) -> tuple[Any, dict]:
@@ -68,7 +69,7 @@ def authenticate_session(token: str) -> tuple[Any, dict]:
         raise Unauthorized("The session token has expired; log in again.", headers=_INVALID)
     except BadSignature:
         raise Unauthorized("The token is not valid.", headers=_INVALID)
-    rows = _LOOKUP.all({"key": key})
+    rows = db.session.execute(_LOOKUP, {"key": key}).all()
     session = rows[0] if rows else None
     if session is None or session.revoked_at is not None:
         raise Unauthorized("The session has been logged out.", headers=_INVALID)

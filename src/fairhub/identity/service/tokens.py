@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select, update
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
-from fairhub.db import DirectSelect, db, flush_unique, like_pattern, utcnow
+from fairhub.db import db, flush_unique, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.service.audit import record_now
@@ -150,7 +150,7 @@ def _lookup() -> Select:
 _CHECKED = ("id", "secret_hash", "owner_id", "role", "valid_to", "allowed_ips", "single_use",
             "deactivated_at", "expired_at", "revoked_at", "used_at")
 _OWNER = {f"owner_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = DirectSelect(_lookup())
+_LOOKUP = _lookup()  # built once: SQLAlchemy compiles it once per dialect and caches that
 
 
 def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
@@ -170,7 +170,7 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     checks = current_app.extensions[CHECKS_EXTENSION]
     rows = remembered = checks.get(key)
     if rows is None:
-        rows = _LOOKUP.all({"key": key}) if _KEY.fullmatch(key) else []
+        rows = db.session.execute(_LOOKUP, {"key": key}).all() if _KEY.fullmatch(key) else []
     token = rows[0] if rows else None
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise Unauthorized("The API token is not valid.",

@@ -5,7 +5,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select
 
 from fairhub.auth import Actor
-from fairhub.db import DirectSelect, db, flush_unique, like_pattern
+from fairhub.db import db, flush_unique, like_pattern
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
 from fairhub.identity.service import sessions, tokens
@@ -30,7 +30,7 @@ def get_user(uuid: str) -> User:
     return user
 
 
-_GROUPS_OF = DirectSelect(
+_GROUPS_OF = (
     select(Group.code, Group.name).join(GroupMember, GroupMember.group_id == Group.id)
     .where(GroupMember.user_id == bindparam("user_id")).order_by(Group.code)
 )
@@ -38,7 +38,7 @@ _GROUPS_OF = DirectSelect(
 
 def groups_of(user_id: int) -> list[dict]:
     """The code and name of each group a user belongs to."""
-    rows = _GROUPS_OF.all({"user_id": user_id})
+    rows = db.session.execute(_GROUPS_OF, {"user_id": user_id}).all()
     return [{"code": code, "name": name} for code, name in rows]
 
 
