@@ -83,7 +83,8 @@ def authenticate_session(token: str) -> tuple[Any, dict]:
 
 
 def login(email: str, password: str, ip: str | None) -> dict:
-    """Check a password, throttling repeated failures per email and per address."""
+    """Check a password, throttling repeated failures per email and per address, and open a
+    session (the caller commits it)."""
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
     if not check_password(user, email, password, ip):
@@ -100,7 +101,6 @@ def login(email: str, password: str, ip: str | None) -> dict:
     response = start_session(user, ip)
     emit(Event("auth", "login", actor=Actor.of(user, via="session"),
                target={"type": "user", "code": user.uuid}))
-    db.session.commit()
     return response
 
 
@@ -198,12 +198,10 @@ def revoke_sessions(user: User, keep: int | None = None) -> None:
 def refresh(session: AuthSession) -> dict:
     """Swap a live session for a new one with a fresh lifetime."""
     session.revoked_at = utcnow()
-    response = start_session(session.user, session.ip)
-    db.session.commit()
-    return response
+    return start_session(session.user, session.ip)
 
 
 def logout(session: AuthSession) -> None:
+    """End a session: its token stops working."""
     session.revoked_at = utcnow()
     emit(Event("auth", "logout", target={"type": "user", "code": session.user.uuid}))
-    db.session.commit()

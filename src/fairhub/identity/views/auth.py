@@ -34,7 +34,9 @@ class Login(MethodView):
                       "wait for Retry-After seconds.")
     def post(self, data):
         """Sign in with email and password for a short-lived session access token."""
-        return sessions.login(data["email"], data["password"], client_ip())
+        answer = sessions.login(data["email"], data["password"], client_ip())
+        db.session.commit()
+        return answer
 
 
 @blp.route("/refresh")
@@ -43,7 +45,9 @@ class Refresh(MethodView):
     @blp.response(200, AccessTokenSchema)
     def post(self):
         """Swap my session token for a fresh one; the old one stops working."""
-        return sessions.refresh(_my_session())
+        answer = sessions.refresh(_my_session())
+        db.session.commit()
+        return answer
 
 
 @blp.route("/logout")
@@ -53,6 +57,7 @@ class Logout(MethodView):
     def post(self):
         """End my session; its token stops working."""
         sessions.logout(_my_session())
+        db.session.commit()
 
 
 @blp.route("/about")
