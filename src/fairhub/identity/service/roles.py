@@ -8,8 +8,8 @@ from fairhub.auth import Actor
 from fairhub.db import db, flush_unique
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.service.groups import users_by_uuid
 from fairhub.identity.models import ApiToken, Role, User
+from fairhub.identity.service.groups import users_by_uuid
 
 GUEST, OBSERVER, STANDARD = "guest", "observer", "standard"
 DATA_MANAGER, DATA_STEWARD, ADMIN, ARCHIVED = "data-manager", "data-steward", "admin", "archived"

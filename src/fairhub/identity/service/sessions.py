@@ -17,9 +17,9 @@ from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import UTCDateTime, db, utcnow
 from fairhub.errors import TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
+from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
 from fairhub.identity.service.audit import record_now
 from fairhub.identity.service.groups import groups_in, with_groups
-from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
 from fairhub.identity.service.passwords import verify_password
 
 SALT = "fairhub.session"

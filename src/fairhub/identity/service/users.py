@@ -8,8 +8,8 @@ from fairhub.auth import Actor
 from fairhub.db import db, flush_unique, like_pattern
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.service import sessions, tokens
 from fairhub.identity.models import Group, GroupMember, User
+from fairhub.identity.service import sessions, tokens
 from fairhub.identity.service.passwords import check_policy, hash_password
 from fairhub.identity.service.roles import check_can_grant, check_role_assignable
 

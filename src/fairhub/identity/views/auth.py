@@ -10,9 +10,9 @@ from fairhub.api import Blueprint
 from fairhub.auth import client_ip, current_actor
 from fairhub.db import db
 from fairhub.errors import BadRequest
-from fairhub.identity.service import sessions
 from fairhub.identity.models import ApiToken, AuthSession
 from fairhub.identity.schemas import AboutSchema, AccessTokenSchema, LoginSchema
+from fairhub.identity.service import sessions
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sessions.")
 

@@ -7,7 +7,6 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, PageArgsSchema, list_schema, page_of
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity.service import roles
 from fairhub.identity.schemas import (
     PermissionSchema,
     RoleCreateSchema,
@@ -16,6 +15,7 @@ from fairhub.identity.schemas import (
     UserSchema,
     UsersSchema,
 )
+from fairhub.identity.service import roles
 
 blp = Blueprint("roles", __name__, url_prefix="/api/roles", description="Roles.")
 permissions_blp = Blueprint("permissions", __name__, url_prefix="/api/permissions",

@@ -8,7 +8,6 @@ from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
 from fairhub.errors import Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.service import passwords, sessions, users
 from fairhub.identity.schemas import (
     ArchiveSchema,
     MeSchema,
@@ -19,6 +18,7 @@ from fairhub.identity.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from fairhub.identity.service import passwords, sessions, users
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users.")
 me_blp = Blueprint("user", __name__, url_prefix="/api/user", description="The signed-in user.")
