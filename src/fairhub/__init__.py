@@ -55,6 +55,7 @@ from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
+from fairhub.writebehind import WriteBehind  # noqa: E402
 
 __all__ = [
     "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
@@ -65,5 +66,5 @@ __all__ = [
     "PagingSchema", "parse_json", "Permission", "permissions_of", "PreconditionFailed",
     "progress", "read_connection", "reserve_ids", "Role", "Setting", "Timestamp", "timestamp",
     "TooManyRequests", "Unauthorized", "unstorable", "User", "UTCDateTime", "utcnow",
-    "ValidationError",
+    "ValidationError", "WriteBehind",
 ]

@@ -43,7 +43,7 @@ def fairhub_init_app(app):
     authn.install(app)
     passwords.install(app)
     tokens.install_check_cache(app)
-    tokens.install_usage_buffer(app)
+    tokens.install_usage(app)
 
 
 @hookimpl(trylast=True)
