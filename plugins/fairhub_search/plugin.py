@@ -9,7 +9,7 @@ PERMISSIONS = [
     Permission("search/create", "Save my searches.", ("standard",)),
     Permission("search/read", "See my saved searches.", ("standard",)),
     Permission("search/update", "Change my saved searches.", ("standard",)),
-    Permission("search/destroy", "Delete my saved searches.", ("standard",)),
+    Permission("search/delete", "Delete my saved searches.", ("standard",)),
 ]
 
 

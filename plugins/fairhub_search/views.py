@@ -77,7 +77,7 @@ class SavedSearchById(MethodView):
         db.session.commit()
         return saved.present(changed)
 
-    @blp.require_permission("search/destroy")
+    @blp.require_permission("search/delete")
     @blp.response(204)
     def delete(self, saved_id):
         """Delete one of my saved searches."""
