@@ -179,6 +179,15 @@ def describe_role(code: str) -> dict:
             "user_count": counts[0], "approved_user_count": counts[1]}
 
 
+def declared_permissions() -> list[dict]:
+    """Every permission the core and the enabled plugins declare, by name, with the plugin
+    declaring it."""
+    host = current_app.extensions["fairhub"]
+    return [{"name": p.name, "description": p.description, "default_roles": p.default_roles,
+             "plugin": host.permission_owners[p.name]}
+            for p in sorted(host.permissions.values(), key=lambda p: p.name)]
+
+
 def all_role_codes() -> list[str]:
     return list(MANAGED_ROLES) + list(db.session.scalars(select(Role.code).order_by(Role.code)))
 

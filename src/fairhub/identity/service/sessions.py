@@ -15,9 +15,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import UTCDateTime, db, utcnow
-from fairhub.errors import TooManyRequests, Unauthorized
+from fairhub.errors import BadRequest, TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
-from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
+from fairhub.identity.models import ApiToken, AuthSession, LoginThrottle, Role, User
 from fairhub.identity.service.audit import record_now
 from fairhub.identity.service.groups import groups_in, with_groups
 from fairhub.identity.service.passwords import verify_password
@@ -195,13 +195,33 @@ def revoke_sessions(user: User, keep: int | None = None) -> None:
     db.session.execute(query.values(revoked_at=utcnow()))
 
 
-def refresh(session: AuthSession) -> dict:
-    """Swap a live session for a new one with a fresh lifetime."""
+def session_of(actor: Actor) -> AuthSession:
+    """The session ``actor`` signed in with; 400 for a request signed in with an API token."""
+    if actor.session_id is None:
+        raise BadRequest("This request is signed in with an API token, not a session.")
+    return db.session.get(AuthSession, actor.session_id)
+
+
+def refresh(actor: Actor) -> dict:
+    """Swap the actor's live session for a new one with a fresh lifetime."""
+    session = session_of(actor)
     session.revoked_at = utcnow()
     return start_session(session.user, session.ip)
 
 
-def logout(session: AuthSession) -> None:
-    """End a session: its token stops working."""
+def logout(actor: Actor) -> None:
+    """End the actor's session: its token stops working."""
+    session = session_of(actor)
     session.revoked_at = utcnow()
     emit(Event("auth", "logout", target={"type": "user", "code": session.user.uuid}))
+
+
+def credential_expiry(actor: Actor) -> datetime | None:
+    """When the credential of ``actor``'s request stops working: its session's end, or its
+    API token's ``valid_to`` (or the time it was expired)."""
+    if actor.session_id is not None:
+        return db.session.get(AuthSession, actor.session_id).expires_at
+    if actor.token_id is not None:
+        token = db.session.get(ApiToken, actor.token_id)
+        return min(filter(None, (token.valid_to, token.expired_at)))
+    return None
