@@ -10,6 +10,7 @@ parameter ``user_id`` (see :func:`params`), so a request spends no time building
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
@@ -32,7 +33,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from fairhub import Actor, DirectSelect, Forbidden, GroupMember, Role, User, db, permissions_of
+from fairhub import (
+    Actor,
+    Forbidden,
+    GroupMember,
+    Role,
+    User,
+    db,
+    permissions_of,
+    read_connection,
+)
 
 from .models import VISIBILITIES, Dataset, DatasetCount, Grant
 
@@ -43,29 +53,37 @@ CAPABILITIES = {
     "edit": ("owner", "manager", "editor"),
     "manage": ("owner", "manager"),
     "approve": ("owner", "reviewer"),
+    "own": ("owner",),
 }
-_VERBS = {"see": "see", "edit": "edit", "manage": "manage", "approve": "approve requests for"}
+_VERBS = {"see": "see", "edit": "edit", "manage": "manage", "approve": "approve requests for",
+          "own": "do this to"}
 
 USER_ID = bindparam("user_id", type_=Integer)
-# A grant held by the caller, directly or through one of their groups.
-_HELD = or_(Grant.user_id == USER_ID, Grant.group_id.in_(
-    select(GroupMember.group_id).where(GroupMember.user_id == USER_ID).scalar_subquery()))
 
 
-def one_of(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:
-    """``column`` equal to one of ``values``, written out: unlike ``IN``, it binds no list,
-    which SQLAlchemy would expand into the statement at every execution."""
-    return or_(*(column == value for value in values))
+def _held(user_id: Any) -> ColumnElement[bool]:
+    """A grant held by the user ``user_id`` (a value or a bound parameter), directly or
+    through one of their groups."""
+    return or_(Grant.user_id == user_id, Grant.group_id.in_(
+        select(GroupMember.group_id).where(GroupMember.user_id == user_id).scalar_subquery()))
 
 
-# What each kind of caller sees (see :func:`audience`).
+_HELD = _held(USER_ID)
+KINDS = ("everything", "signed-in", "public", "nothing")
+
+
+def _filter(kind: str, dataset_id: ColumnElement, visibility: ColumnElement) -> ColumnElement:
+    """What a kind of caller (see :func:`audience`) sees, on the columns given."""
+    if kind == "everything":
+        return true()
+    if kind == "signed-in":
+        return or_(visibility.in_(("internal", "public")),
+                   exists().where(Grant.dataset_id == dataset_id, _HELD))
+    return visibility == "public" if kind == "public" else false()
+
+
 FILTERS: dict[str, ColumnElement[bool]] = {
-    "everything": true(),
-    "signed-in": or_(one_of(Dataset.visibility, ("internal", "public")),
-                     exists().where(Grant.dataset_id == Dataset.id, _HELD)),
-    "public": Dataset.visibility == "public",
-    "nothing": false(),
-}
+    kind: _filter(kind, Dataset.id, Dataset.visibility) for kind in KINDS}
 
 
 def audience(actor: Actor) -> str:
@@ -77,15 +95,31 @@ def audience(actor: Actor) -> str:
     return "public" if current_app.config["PUBLIC_MODE"] else "nothing"
 
 
-def visible(actor: Actor) -> ColumnElement[bool]:
-    """SQL condition on :class:`Dataset`: the datasets ``actor`` may see; execute it with
-    :func:`params`."""
-    return FILTERS[audience(actor)]
+def visible(actor: Actor, dataset_id: ColumnElement | None = None,
+            visibility: ColumnElement | None = None) -> ColumnElement[bool]:
+    """SQL condition: the datasets ``actor`` may see; execute it with :func:`params`.
+
+    It reads :class:`Dataset`'s columns, or a dataset id and visibility a plugin keeps in a
+    table of its own (``dataset_id`` and ``visibility``, given together)."""
+    if dataset_id is None:
+        return FILTERS[audience(actor)]
+    return _filter(audience(actor), dataset_id, visibility)
 
 
 def params(actor: Actor, **more: object) -> dict:
     """The bound parameters of :func:`visible` and the grant checks, plus ``more``."""
     return {"user_id": actor.user_id, **more}
+
+
+def granted(actor: Actor, dataset_id: ColumnElement, capability: str) -> ColumnElement[bool]:
+    """SQL condition: ``actor`` holds a grant allowing ``capability`` on the dataset
+    ``dataset_id`` names (a data steward needs none)."""
+    if actor.can(ADMINISTER):
+        return true()
+    if actor.user_id is None:
+        return false()
+    return exists().where(Grant.dataset_id == dataset_id,
+                          Grant.level.in_(CAPABILITIES[capability]), _held(actor.user_id))
 
 
 # The grants the caller holds, directly or through a group: driven by the caller's user id,
@@ -103,7 +137,7 @@ def _counted(visibilities: tuple[str, ...]) -> ColumnElement[int]:
     """How many datasets of ``visibilities`` (and the asked-for one) there are, from the
     per-visibility counts rather than the table."""
     return (select(func.coalesce(func.sum(DatasetCount.datasets), 0))
-            .where(one_of(DatasetCount.visibility, visibilities),
+            .where(DatasetCount.visibility.in_(visibilities),
                    or_(VISIBILITY.is_(None), DatasetCount.visibility == VISIBILITY))
             .correlate(None).scalar_subquery())
 
@@ -122,13 +156,14 @@ TOTALS: dict[str, ColumnElement[int]] = {
     "public": _counted(("public",)),
     "nothing": literal(0, Integer),
 }
-_TOTAL = {kind: DirectSelect(select(total.label("total"))) for kind, total in TOTALS.items()}
+_TOTAL = {kind: select(total.label("total")) for kind, total in TOTALS.items()}
 
 
 def visible_count(actor: Actor, visibility: str | None = None) -> int:
     """How many datasets (of ``visibility``) ``actor`` may see: what :func:`visible` lets
     through, from the per-visibility counts plus the private datasets shared with them."""
-    return _TOTAL[audience(actor)].first(params(actor, visibility=visibility)).total
+    return read_connection().scalar(_TOTAL[audience(actor)],
+                                    params(actor, visibility=visibility))
 
 
 _LEVELS = select(Grant.level).where(Grant.dataset_id == bindparam("dataset_id"), _HELD)
@@ -181,7 +216,7 @@ def with_approvers(query: Select, dataset_id: ColumnElement) -> Select:
                           user.c.role.label("approver_role"),
                           role.c.permissions.label("approver_role_permissions"))
         .outerjoin(grant, and_(grant.c.dataset_id == dataset_id,
-                               one_of(grant.c.level, CAPABILITIES["approve"])))
+                               grant.c.level.in_(CAPABILITIES["approve"])))
         .outerjoin(member, member.c.group_id == grant.c.group_id)
         .outerjoin(user, and_(user.c.id == func.coalesce(grant.c.user_id, member.c.user_id),
                               user.c.approved.is_(True), user.c.archived.is_(False)))
@@ -216,6 +251,15 @@ def _decides():
     if DECIDE not in current_app.extensions["fairhub"].permissions:
         return lambda _code, _stored: True
     return lambda code, stored: DECIDE in permissions_of(code, stored)
+
+
+def approvers_of(dataset_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """The approvers of each of the datasets ``dataset_ids``, by id (those who may decide
+    their access requests, see :func:`gather_approvers`)."""
+    rows = db.session.execute(
+        with_approvers(select(Dataset.id).where(Dataset.id.in_(list(dataset_ids))), Dataset.id)
+        .order_by(Dataset.id, APPROVER_ORDER))
+    return {row.id: approvers for row, approvers in gather_approvers(rows)}
 
 
 def person(uuid: str, email: str, first_name: str | None, last_name: str | None) -> dict:

@@ -39,12 +39,11 @@ def datasets() -> None:
 def import_command(path: Path, update: bool, owner: str | None, jobs: int | None) -> None:
     """Import datasets from PATH: a JSON file (one dataset or a list), a JSON-lines file
     (.jsonl, one per line) or a folder of JSON files."""
-    for setting in ("DATASETS_IMPORT_BATCH", "DATASETS_IMPORT_WRITERS"):
-        value = current_app.config[setting]
-        if type(value) is not int or value < 1:
-            raise click.ClickException(f"{setting} must be a whole number of at least 1, "
-                                       f"not {value!r}.")
-    with importer.checker(jobs, update) as check:  # before any database connection is opened
+    batch = current_app.config["DATASETS_IMPORT_BATCH"]
+    if type(batch) is not int or batch < 1:
+        raise click.ClickException(f"DATASETS_IMPORT_BATCH must be a whole number of at "
+                                   f"least 1, not {batch!r}.")
+    with importer.checker(jobs) as check:  # before any database connection is opened
         owner_id = _owner_id(owner)
         counts = Counter()
         records, expected = _records(path)

@@ -8,13 +8,10 @@ SETTINGS = [
     Setting("DATASETS_MAX_FIELDS", 2000, "Most fields one dictionary may have."),
     Setting("DATASETS_MAX_LOOKUP_OPTIONS", 10000, "Most options one lookup may have."),
     Setting("DATASETS_DOCUMENT_CACHE_MB", 16,
-            "Megabytes of stored dataset documents each worker keeps, by version, for the "
-            "datasets it serves again; 0 keeps none."),
+            "Megabytes of dataset answers each worker keeps, by version, for the datasets it "
+            "serves again; 0 keeps none."),
     Setting("DATASETS_IMPORT_BATCH", 500,
             "Records `fairhub datasets import` commits per transaction."),
-    Setting("DATASETS_IMPORT_WRITERS", 2,
-            "On PostgreSQL, batches `fairhub datasets import` writes at once, each in a "
-            "transaction of its own (SQLite takes one writer at a time)."),
     Setting("DATASETS_ANALYZE_AFTER", 1000,
             "On PostgreSQL, an import writing this many datasets or more ends with ANALYZE, so "
             "the planner sees them before autovacuum gets round to it."),

@@ -14,12 +14,12 @@ import json
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from itertools import islice
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ from fairhub import Actor, ApiError, call_each, db, parse_json, unstorable
 
 from . import service
 from .access import ADMINISTER
-from .documents import Encoded, as_tuple, encode
 from .models import Dataset
 from .schemas import DatasetCreateSchema
 
@@ -124,22 +123,15 @@ class Checked:
     """A record after :func:`check`: valid (``data``) or not (``problem``)."""
 
     where: str
-    data: dict | None = None  # all of it, or only what creating it reads (see check)
+    data: dict | None = None
     given: tuple[str, ...] = ()  # the top-level keys it had, which --update changes
-    encoded: Encoded | None = None  # its JSON, written by the worker that checked it
+    prepared: dict | None = None  # what plugins prepared of it (fairhub_dataset_prepare)
     problem: str | None = None
 
-    __reduce__ = as_tuple  # copied between processes as a tuple: much cheaper
 
-
-def check(item: tuple[str, Any], whole: bool = True) -> Checked:
-    """Validate and encode one record, and let plugins prepare for its creation. Runs in the
-    worker processes: needs an app context, no database.
-
-    Without ``whole``, the result keeps of the validated data only what creating the dataset
-    reads besides its JSON (:func:`service.creation_input`): a worker's result is copied to
-    the writing process, and the rest would cost more to copy than to encode.
-    """
+def check(item: tuple[str, Any]) -> Checked:
+    """Validate one record, and let plugins prepare for its creation. Runs in the worker
+    processes: needs an app context, no database."""
     where, record = item
     try:
         text = record if isinstance(record, JsonText) else None
@@ -154,18 +146,23 @@ def check(item: tuple[str, Any], whole: bool = True) -> Checked:
             raise RecordError(f"Contains {problem}.")
         record = writable(record)
         data = _SCHEMA.load(record)
-        encoded = encode(data, _prepare)
-        return Checked(where, data if whole else service.creation_input(data),
-                       tuple(k for k in record if k in PATCHABLE), encoded)
+        return Checked(where, data, tuple(k for k in record if k in PATCHABLE), _prepare(data))
     except (ma.ValidationError, RecordError) as error:
         return Checked(where, problem=describe(error))
 
 
-def _prepare(dataset: Any) -> list:
-    """What plugins prepare of ``dataset`` (``fairhub_dataset_prepare``); a plugin failing
-    to is logged and left out, and its listener reads the event's subject instead."""
-    return call_each(current_app.extensions["fairhub"].pm.hook.fairhub_dataset_prepare,
-                     "Plugin", "a new dataset to prepare", dataset=dataset)
+def _prepare(data: dict) -> dict:
+    """What plugins prepare of a new dataset (``fairhub_dataset_prepare``), by key; a plugin
+    failing to is logged and left out, and its listener reads the event's subject instead."""
+    catalogue = service.clean_catalogue(data["catalogue"])
+    dataset = SimpleNamespace(
+        code=data.get("code"), name=data.get("name") or catalogue.get("title"),
+        visibility=data["visibility"], catalogue=catalogue, dictionaries=[
+            SimpleNamespace(name=d.get("name") or d.get("code"),
+                            description=d.get("description"), fields=d.get("fields", []))
+            for d in data.get("dictionaries", ())])
+    return dict(call_each(current_app.extensions["fairhub"].pm.hook.fairhub_dataset_prepare,
+                          "Plugin", "a new dataset to prepare", dataset=dataset))
 
 
 _WORKER_APP: Flask | None = None
@@ -186,10 +183,9 @@ def default_jobs() -> int:
 
 
 @contextmanager
-def checker(jobs: int | None, update: bool = False) -> Iterator[Any]:
+def checker(jobs: int | None) -> Iterator[Any]:
     """A function mapping records to :func:`check` results, in order, on ``jobs`` worker
-    processes besides this one (0: in this process). Results from workers keep all of a
-    record's data only for ``update`` (a patch needs it).
+    processes besides this one (0: in this process).
 
     Start it before the command touches the database: worker processes are forked and must
     not inherit open connections.
@@ -201,12 +197,11 @@ def checker(jobs: int | None, update: bool = False) -> Iterator[Any]:
             yield lambda items: map(check, items)
             return
         _WORKER_APP = current_app._get_current_object()
-        work = partial(_check_all, whole=update)
         pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("fork"),
                                    initializer=_enter_worker)
         try:
             pool.submit(int).result()  # forks every worker now, before any connection opens
-            yield lambda items: _ahead(pool, work, iter(items))
+            yield lambda items: _ahead(pool, iter(items))
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -226,23 +221,19 @@ def _rare_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _check_all(items: list[tuple[str, Any]], whole: bool) -> list[Checked]:
-    return [check(item, whole) for item in items]
+def _check_all(items: list[tuple[str, Any]]) -> list[Checked]:
+    return [check(item) for item in items]
 
 
-def _ahead(pool: ProcessPoolExecutor, work: Callable, items: Iterator) -> Iterator:
-    """``work`` over ``items`` on ``pool``, in order, ``CHUNK`` items a task, with up to a
-    window of items being checked ahead of the one being written: workers never wait, and
-    memory holds a window or so, not the file.
-
-    (``multiprocessing.Pool`` costs the writing process more: its thread watching the
-    workers also wakes whenever a result waits to be read, and spins until its result
-    thread has read it; about 35 µs a record.)"""
+def _ahead(pool: ProcessPoolExecutor, items: Iterator) -> Iterator:
+    """:func:`check` over ``items`` on ``pool``, in order, ``CHUNK`` items a task, with up to
+    a window of items being checked ahead of the one being written: workers never wait, and
+    memory holds a window or so, not the file."""
     tasks = iter(lambda: list(islice(items, CHUNK)), [])
-    pending = deque(pool.submit(work, task) for task in islice(tasks, WINDOW // CHUNK))
+    pending = deque(pool.submit(_check_all, task) for task in islice(tasks, WINDOW // CHUNK))
     while pending:
         checked = pending.popleft().result()
-        pending.extend(pool.submit(work, task) for task in islice(tasks, 1))
+        pending.extend(pool.submit(_check_all, task) for task in islice(tasks, 1))
         yield from checked
 
 
@@ -251,93 +242,33 @@ def _ahead(pool: ProcessPoolExecutor, work: Callable, items: Iterator) -> Iterat
 
 def import_checked(checked: Iterable[Checked], update: bool,
                    owner_id: int | None) -> Iterator[tuple[str, str]]:
-    """Write checked records in batches, committing each; yield ``(where, outcome)`` in the
-    records' order, the outcome 'created', 'updated' or what is wrong.
-
-    On PostgreSQL, up to ``DATASETS_IMPORT_WRITERS`` batches are written at once, each by a
-    thread of its own in its own transaction: while the database works through one batch's
-    statements, the next batch's rows are being made. Two batches naming the same code are
-    never written at once, nor a batch with a code still to generate (it could be any), so
-    each record gets the outcome it would get if the batches went in one after the other.
-    """
+    """Write checked records in batches of ``DATASETS_IMPORT_BATCH``, committing each; yield
+    ``(where, outcome)`` in the records' order, the outcome 'created', 'updated' or what is
+    wrong."""
     checked = iter(checked)
     size = current_app.config["DATASETS_IMPORT_BATCH"]
-    batches = iter(lambda: list(islice(checked, size)), [])
-    writers = current_app.config["DATASETS_IMPORT_WRITERS"]
-    if writers == 1 or db.engine.dialect.name != "postgresql":
-        for batch in batches:
-            yield from _write_committed(batch, update, owner_id)
-        return
-    db.session.close()  # the writers have sessions of their own
-    app = current_app._get_current_object()
-    pending: deque[tuple[Future, frozenset | None]] = deque()
-    with ThreadPoolExecutor(writers, thread_name_prefix="fairhub-import") as pool:
-        try:
-            for batch in batches:
-                codes = _codes(batch)
-                while pending and (len(pending) == writers or codes is None or any(
-                        named is None or named & codes for _writing, named in pending)):
-                    yield from pending.popleft()[0].result()
-                pending.append((pool.submit(_write_apart, app, batch, update, owner_id),
-                                codes))
-            while pending:
-                yield from pending.popleft()[0].result()
-        finally:  # on failure, batches not begun are not written
-            for writing, _named in pending:
-                writing.cancel()
-
-
-def _codes(batch: list[Checked]) -> frozenset[tuple[str, str]] | None:
-    """The dataset and dictionary codes ``batch`` names, or None if a code is to be generated
-    for one of them (see :func:`import_checked`)."""
-    codes = set()
-    for record in batch:
-        if record.data is None:
-            continue
-        codes.add(("dataset", record.data.get("code")))
-        codes.update(("dictionary", d.get("code")) for d in record.data.get("dictionaries", ()))
-    return None if ("dataset", None) in codes or ("dictionary", None) in codes \
-        else frozenset(codes)
-
-
-def _write_committed(batch: list[Checked], update: bool,
-                     owner_id: int | None) -> list[tuple[str, str]]:
-    """Write ``batch`` in one transaction; its outcomes, once it committed."""
-    outcomes = list(_write_batch(batch, update, owner_id))
-    db.session.commit()
-    return outcomes
-
-
-def _write_apart(app: Flask, batch: list[Checked], update: bool,
-                 owner_id: int | None) -> list[tuple[str, str]]:
-    """:func:`_write_committed` in a thread of its own: its own app context, session and
-    connection."""
-    with app.app_context():
-        return _write_committed(batch, update, owner_id)
+    for batch in iter(lambda: list(islice(checked, size)), []):
+        outcomes = list(_write_batch(batch, update, owner_id))
+        db.session.commit()
+        yield from outcomes
 
 
 def refresh_statistics() -> None:
     """On PostgreSQL, ANALYZE the app's tables (those of its models that the database has):
     after a bulk import its planner would otherwise plan the reads of the new rows on the old
-    statistics until autovacuum analyzes them. ANALYZE samples each table (about a second in
-    all for a catalogue of 100,000 datasets, on one CPU), so tables are analyzed
-    ``DATASETS_IMPORT_WRITERS`` at a time, each on a connection of its own. SQLite keeps no
-    statistics it was not asked for, and plans without them."""
+    statistics until autovacuum analyzes them (about a second for a catalogue of 100,000
+    datasets). SQLite keeps no statistics it was not asked for, and plans without them."""
     engine = db.engine
     if engine.dialect.name != "postgresql":
         return
     quote = engine.dialect.identifier_preparer.quote
     with engine.connect() as connection:
         existing = set(inspect(connection).get_table_names())
-    tables = [table.name for table in db.metadata.sorted_tables if table.name in existing]
-
-    def analyze(table: str) -> None:
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f"ANALYZE {quote(table)}")
-            connection.commit()
-
-    with ThreadPoolExecutor(current_app.config["DATASETS_IMPORT_WRITERS"]) as pool:
-        list(pool.map(analyze, tables))
+    with engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            if table.name in existing:
+                connection.exec_driver_sql(f"ANALYZE {quote(table.name)}")
+        connection.commit()
 
 
 def _write_batch(batch: list[Checked], update: bool,
@@ -366,14 +297,14 @@ def _create(new: list[Checked], owner_id: int | None,
     try:
         with db.session.begin_nested():
             results = service.create_datasets(IMPORT_ACTOR, [r.data for r in new], owner_id,
-                                              [r.encoded for r in new], taken)
+                                              taken, [r.prepared for r in new])
     except IntegrityError:  # another writer took a code meanwhile: find out which record
         results = []
         for record in new:
             try:
                 with db.session.begin_nested():
                     results += service.create_datasets(IMPORT_ACTOR, [record.data], owner_id,
-                                                       [record.encoded])
+                                                       prepared=[record.prepared])
             except IntegrityError:
                 results.append(RecordError("A dataset or dictionary code was just taken."))
     for record, result in zip(new, results):

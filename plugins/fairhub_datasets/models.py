@@ -35,11 +35,9 @@ class Dataset(db.Model):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Bumped by every change (the row, its dictionaries or its grants): the ETag.
+    # Bumped by every change (the row, its dictionaries or its grants): the ETag, and the
+    # key under which workers keep the dataset's answer (see .cache).
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # The dataset as GET answers it, but for its approvers: rendered at each change, so that
-    # reads send stored text instead of building objects.
-    document: Mapped[str | None] = mapped_column(Text)
 
     dictionaries: Mapped[list[Dictionary]] = relationship(
         back_populates="dataset", order_by="Dictionary.position",

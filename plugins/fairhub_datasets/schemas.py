@@ -10,7 +10,13 @@ from typing import Any
 
 import marshmallow as ma
 
-from fairhub import FastSchema, JsonBoolean, NestedList, PageArgsSchema, Timestamp, id_field
+from fairhub import (
+    Dumped,
+    JsonBoolean,
+    PageArgsSchema,
+    Timestamp,
+    id_field,
+)
 
 from .models import CODE_LENGTH, LEVELS, VISIBILITIES
 
@@ -82,7 +88,7 @@ class IsoDate(ma.fields.String):
 # Catalogue
 
 
-class PublisherSchema(FastSchema):
+class PublisherSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
@@ -90,7 +96,7 @@ class PublisherSchema(FastSchema):
     url = Uri(allow_none=True)
 
 
-class CatalogueSchema(FastSchema):
+class CatalogueSchema(ma.Schema):
     """The DCAT-aligned description of a dataset; keys beyond these are kept as given."""
 
     class Meta:
@@ -164,12 +170,12 @@ class LookupOptionSchema(ma.Schema):
     description = _text(2000, allow_none=True, load_default=None)
 
 
-class LookupSchema(FastSchema):
+class LookupSchema(ma.Schema):
     """A lookup in the ``{type, options}`` form, the one answers always use."""
 
     type = ma.fields.String(allow_none=True, load_default=None,
                             validate=ma.validate.OneOf(FIELD_TYPES))
-    options = NestedList(LookupOptionSchema, required=True)
+    options = ma.fields.Nested(LookupOptionSchema, many=True, required=True)
 
     @ma.validates("options")
     def distinct(self, options: list, **_: Any) -> None:
@@ -260,14 +266,14 @@ def _fits(value: Any, field_type: str) -> bool:
     return True
 
 
-class DictionaryInputSchema(FastSchema):
+class DictionaryInputSchema(ma.Schema):
     """A dictionary as sent: all keys optional here, the service decides what a change needs."""
 
     id = id_field(metadata={"description": "Names an existing dictionary (PATCH)."})
     code = _code(DICTIONARY_CODE)
     name = _name()
     description = _text(MAX_TEXT, allow_none=True)
-    fields = NestedList(FieldSchema)
+    fields = ma.fields.Nested(FieldSchema, many=True)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField())
     toBeDeleted = JsonBoolean(metadata={"description": "Delete this dictionary (PATCH)."})
 
@@ -294,7 +300,7 @@ class DictionaryCreateSchema(DictionaryInputSchema):
     class Meta:
         exclude = ("id", "toBeDeleted")
 
-    fields = NestedList(FieldSchema, load_default=list)
+    fields = ma.fields.Nested(FieldSchema, many=True, load_default=list)
     lookups = ma.fields.Dict(keys=_text(100, required=True), values=LookupField(),
                              load_default=dict)
 
@@ -316,7 +322,7 @@ class DictionaryPatchSchema(DictionaryInputSchema):
     updated_at = ma.fields.Raw(load_only=True, metadata={"description": "Ignored."})
 
 
-class DatasetWriteSchema(FastSchema):
+class DatasetWriteSchema(ma.Schema):
     name = _name()
     visibility = ma.fields.String(validate=ma.validate.OneOf(VISIBILITIES))
     workflow_key = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(WORKFLOWS))
@@ -416,22 +422,31 @@ class DictionarySchema(ma.Schema):
     updated_at = Timestamp(required=True)
 
 
+def shown(catalogue: dict) -> dict:
+    """A stored catalogue as answers show it: every documented key (null when unset), then
+    any others the dataset was given."""
+    return {**dict.fromkeys(CATALOGUE_KEYS), **catalogue}
+
+
 class CatalogueOutSchema(CatalogueSchema):
     """Every documented key (null when unset), then any others the dataset was given."""
 
     @ma.post_dump(pass_original=True)
     def everything(self, _data: dict, original: dict, **_: Any) -> dict:
-        return {**{key: None for key in CATALOGUE_KEYS}, **original}
+        return shown(original)
 
 
 class DatasetSchema(ma.Schema):
+    # Dumped once per version of a dataset and kept by each worker (see .cache).
+    DUMPED = ("catalogue", "dictionaries")
+
     id = ma.fields.Integer(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     visibility = ma.fields.String(required=True)
     workflow_key = ma.fields.String(allow_none=True, required=True)
-    catalogue = ma.fields.Nested(CatalogueOutSchema, required=True)
-    dictionaries = ma.fields.Nested(DictionarySchema, many=True, required=True)
+    catalogue = Dumped(CatalogueOutSchema, required=True)
+    dictionaries = Dumped(DictionarySchema, many=True, required=True)
     approvers = ma.fields.Nested(PersonSchema, many=True, required=True, metadata={
         "description": "Who approves access requests: the owners and reviewers."})
     created_at = Timestamp(required=True)

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from fairhub import Blueprint, current_actor, db, list_schema, paginate
 
-from . import access, grants, service
+from . import access, dictionaries, grants, reads, service
 from .schemas import (
     DatasetCreateSchema,
     DatasetListArgsSchema,
@@ -31,17 +31,9 @@ IF_MATCH_DOC = {"parameters": [{
     "description": "Only change the dataset if it is still at this ETag (412 otherwise)."}]}
 
 
-def _json(text: str, tag: str | None = None, status: int = 200) -> Response:
-    """Answer JSON text the service built (datasets are stored as their answers)."""
-    response = Response(text, status=status, mimetype="application/json")
-    if tag is not None:
-        response.set_etag(tag)
-    return response
-
-
-def _answer(dataset) -> Response:
-    """The dataset as GET answers it, with its ETag."""
-    return _json(*service.answer_by_id(dataset.id))
+def _answer(answer: dict, status: int = 200):
+    """A dataset as GET answers it, with its ETag."""
+    return answer, status, {"ETag": f'"{answer["etag"]}"'}
 
 
 _CONFLICT_DOC = blp.alt_response(409, response="DEFAULT_ERROR",
@@ -57,7 +49,8 @@ class Datasets(MethodView):
     @blp.response(200, list_schema(DatasetSchema))
     def get(self, args):
         """List the datasets I may see, oldest first."""
-        return _json(service.list_datasets(current_actor(), args))
+        return reads.list_datasets(current_actor(), args["page"], args["page_size"],
+                                   args.get("visibility"))
 
     @blp.require_permission("datasets/create")
     @blp.arguments(DatasetCreateSchema)
@@ -65,9 +58,10 @@ class Datasets(MethodView):
     @_CONFLICT_DOC
     def post(self, data):
         """Create a dataset with its dictionaries; I become its first owner."""
-        dataset_id = service.create_dataset(current_actor(), data)
+        actor = current_actor()
+        dataset_id = service.create_dataset(actor, data)
         db.session.commit()
-        return _json(*service.answer_by_id(dataset_id), status=201)
+        return _answer(reads.read_dataset(actor, dataset_id=dataset_id), 201)
 
 
 @blp.route("/<code>")
@@ -77,10 +71,12 @@ class DatasetByCode(MethodView):
     @blp.alt_response(304, description="Not modified since the ETag in If-None-Match.")
     def get(self, code):
         """Read a dataset with its catalogue entry, dictionaries and approvers."""
-        text, tag = service.read_dataset(current_actor(), code)
-        if request.if_none_match.contains_weak(tag):
-            return _json("", tag, status=304)
-        return _json(text, tag)
+        answer = reads.read_dataset(current_actor(), code)
+        if request.if_none_match.contains_weak(answer["etag"]):
+            response = Response(status=304)
+            response.set_etag(answer["etag"])
+            return response
+        return _answer(answer)
 
     @blp.require_permission("datasets/update")
     @blp.arguments(DatasetPatchSchema)
@@ -94,7 +90,7 @@ class DatasetByCode(MethodView):
         dataset = service.update_dataset(actor, service.get_dataset(actor, code), data,
                                          request.if_match)
         db.session.commit()
-        return _answer(dataset)
+        return _answer(reads.read_dataset(actor, dataset_id=dataset.id))
 
     @blp.require_permission("datasets/delete")
     @blp.response(204)
@@ -151,7 +147,7 @@ class Dictionaries(MethodView):
     def get(self, args):
         """List the dictionaries of the datasets I may see."""
         actor = current_actor()
-        query = service.visible_dictionaries(actor, args.get("dataset"))
+        query = dictionaries.visible(actor, args.get("dataset"))
         return paginate(query, args["page"], args["page_size"], params=access.params(actor))
 
 
@@ -161,7 +157,7 @@ class DictionaryByCode(MethodView):
     @dictionaries_blp.response(200, DictionarySchema)
     def get(self, code):
         """Read a dictionary."""
-        return service.get_dictionary(current_actor(), code)
+        return dictionaries.get(current_actor(), code)
 
     @dictionaries_blp.require_permission("datasets/update")
     @dictionaries_blp.arguments(DictionaryPatchSchema)
@@ -173,7 +169,7 @@ class DictionaryByCode(MethodView):
         """Change a dictionary's name, description, or fields and lookups (which replace the
         old ones); If-Match takes the ETag of its dataset."""
         actor = current_actor()
-        dictionary = service.update_dictionary(actor, service.get_dictionary(actor, code), data,
-                                               request.if_match)
+        dictionary = dictionaries.update(actor, dictionaries.get(actor, code), data,
+                                         request.if_match)
         db.session.commit()
         return dictionary

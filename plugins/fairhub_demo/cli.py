@@ -72,17 +72,14 @@ def _owner(email: str, given: bool) -> User:
 def _add(actor: Actor, record: dict, with_files: bool) -> str:
     """Create one example dataset with its tables and attachments: 'created', 'skipped' or
     'failed', said on the way."""
-    from fairhub_datasets import service
-    from fairhub_datasets.models import Dataset
-    from fairhub_datasets.schemas import DatasetCreateSchema
+    from fairhub_datasets import Dataset, create_dataset
 
     code = record["code"]
     if db.session.scalar(select(Dataset.id).where(Dataset.code == code)) is not None:
         click.echo(f"Skipped {code}: a dataset with this code exists.")
         return "skipped"
     try:
-        dataset = db.session.get(Dataset, service.create_dataset(
-            actor, DatasetCreateSchema().load(record)))
+        dataset = db.session.get(Dataset, create_dataset(actor, record))
         db.session.commit()
     except ApiError as error:  # a dictionary code taken by another dataset, say
         db.session.rollback()

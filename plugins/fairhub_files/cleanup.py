@@ -15,7 +15,7 @@ from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import Session
 
 from fairhub import Event, db, utcnow
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary
 
 from .jobs import enqueue, job
 from .models import StoredFile

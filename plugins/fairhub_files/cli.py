@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from fairhub import Actor, Event, User, db, emit, progress, utcnow
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary
 
 from . import uploads
 from .cleanup import clean, clean_job

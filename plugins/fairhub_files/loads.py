@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from fairhub import Event, db, emit, utcnow
-from fairhub_datasets.models import Dictionary
+from fairhub_datasets import Dictionary
 
 from .jobs import job
 from .models import StoredFile

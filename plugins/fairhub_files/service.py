@@ -23,9 +23,8 @@ from fairhub import (
     emit,
     utcnow,
 )
-from fairhub_datasets import access
-from fairhub_datasets.models import Dataset, Dictionary
-from fairhub_datasets.service import get_dataset, get_dictionary
+import fairhub_datasets as datasets
+from fairhub_datasets import Dataset, Dictionary
 
 from .models import StoredFile
 from .storage import storage_for
@@ -56,7 +55,7 @@ def listing(actor: Actor, dataset: Dataset, kind: str, dictionary: Dictionary | 
     query = _with_codes().where(StoredFile.dataset_id == dataset.id, StoredFile.kind == kind)
     if dictionary is not None:
         query = query.where(StoredFile.dictionary_id == dictionary.id)
-    if not access.may(actor, dataset, "manage"):
+    if not datasets.may(actor, dataset, "manage"):
         shown = StoredFile.created_by == actor.user_id
         if kind != "table":
             shown = shown | ((StoredFile.status == "complete") & (StoredFile.viewing != "hidden"))
@@ -66,7 +65,7 @@ def listing(actor: Actor, dataset: Dataset, kind: str, dictionary: Dictionary | 
 
 def mine(actor: Actor, status: str | None) -> Select:
     """My uploads, newest first, on datasets I still see."""
-    query = (_with_codes().where(StoredFile.created_by == actor.user_id, access.visible(actor))
+    query = (_with_codes().where(StoredFile.created_by == actor.user_id, datasets.visible(actor))
              .order_by(StoredFile.id.desc()))
     return query.where(StoredFile.status == status) if status else query
 
@@ -82,8 +81,8 @@ class Found(NamedTuple):
 def get(actor: Actor, file_id: int) -> Found:
     """File ``file_id`` if ``actor`` may see it; else 404."""
     row = db.session.execute(
-        _with_codes().add_columns(Dataset).where(StoredFile.id == file_id, access.visible(actor)),
-        access.params(actor)).one_or_none()
+        _with_codes().add_columns(Dataset).where(StoredFile.id == file_id, datasets.visible(actor)),
+        datasets.params(actor)).one_or_none()
     if row is not None:
         upload, dataset_code, dictionary_code, dataset = row
         if _sees(actor, upload, dataset):
@@ -94,16 +93,16 @@ def get(actor: Actor, file_id: int) -> Found:
 def upload_target(actor: Actor, code: str) -> Dataset:
     """Dataset ``code``, to which ``actor`` may upload attachments and data files: they edit
     it (404 if they may not see it, 403 if they may not edit it)."""
-    dataset = get_dataset(actor, code)
-    access.require(actor, dataset, "edit")
+    dataset = datasets.get_dataset(actor, code)
+    datasets.require(actor, dataset, "edit")
     return dataset
 
 
 def load_target(actor: Actor, code: str) -> Dictionary:
     """Dictionary ``code``, whose table ``actor`` may load from a CSV: they edit its
     dataset."""
-    dictionary = get_dictionary(actor, code)
-    access.require(actor, dictionary.dataset, "edit")
+    dictionary = datasets.get_dictionary(actor, code)
+    datasets.require(actor, dictionary.dataset, "edit")
     return dictionary
 
 
@@ -113,10 +112,10 @@ def my_upload(actor: Actor, upload_id: str) -> StoredFile:
     row = db.session.execute(
         select(StoredFile, Dataset).join(Dataset, Dataset.id == StoredFile.dataset_id)
         .where(StoredFile.upload_id == upload_id, StoredFile.created_by == actor.user_id,
-               access.visible(actor)), access.params(actor)).one_or_none()
+               datasets.visible(actor)), datasets.params(actor)).one_or_none()
     if row is None:
         raise NotFound("The upload does not exist.")
-    access.require(actor, row.Dataset, "edit")
+    datasets.require(actor, row.Dataset, "edit")
     return row.StoredFile
 
 
@@ -125,13 +124,13 @@ def _sees(actor: Actor, upload: StoredFile, dataset: Dataset) -> bool:
         return True
     if upload.kind != "table" and upload.status == "complete" and upload.viewing != "hidden":
         return True
-    return access.may(actor, dataset, "manage")
+    return datasets.may(actor, dataset, "manage")
 
 
 def update(actor: Actor, file_id: int, changes: dict) -> dict:
     """Change a file's viewing or transfer setting (needs edit on the dataset); its answer."""
     upload, dataset, _ = get(actor, file_id)
-    access.require(actor, dataset, "edit")
+    datasets.require(actor, dataset, "edit")
     if upload.kind == "table":
         raise ValidationError("A table load has no viewing or transfer setting.")
     changed = {key: value for key, value in changes.items() if getattr(upload, key) != value}
@@ -146,7 +145,7 @@ def update(actor: Actor, file_id: int, changes: dict) -> dict:
 def delete(actor: Actor, file_id: int) -> None:
     """Delete a file and its bytes (needs manage on the dataset)."""
     upload, dataset, answer = get(actor, file_id)
-    access.require(actor, dataset, "manage")
+    datasets.require(actor, dataset, "manage")
     emit(Event("file", "delete", target=target(upload),
                details={"dataset": dataset.code, "filename": upload.filename}))
     keys = [upload.storage_key]
@@ -161,7 +160,7 @@ def download(actor: Actor, file_id: int) -> tuple[StoredFile, str]:
     if upload.kind == "table" or upload.status != "complete":
         raise NotFound(f"File {file_id} has no content to download.")
     if upload.viewing != "downloadable" and upload.created_by != actor.user_id \
-            and not access.may(actor, dataset, "edit"):
+            and not datasets.may(actor, dataset, "edit"):
         raise Forbidden(f"File {file_id} may be viewed but not downloaded.")
     emit(Event("file", "download", target=target(upload),
                details={"dataset": dataset.code, "filename": upload.filename}))

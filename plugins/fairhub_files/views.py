@@ -12,8 +12,7 @@ from fairhub import (
     list_schema,
     paginate,
 )
-from fairhub_datasets import access
-from fairhub_datasets import service as datasets
+import fairhub_datasets as datasets
 
 from . import service, tus, uploads
 from .models import StoredFile
@@ -200,7 +199,7 @@ class MyUploads(MethodView):
     def get(self, args):
         """List my uploads on datasets I may see, newest first, with their status."""
         actor = current_actor()
-        return _page(service.mine(actor, args.get("status")), args, access.params(actor))
+        return _page(service.mine(actor, args.get("status")), args, datasets.params(actor))
 
 
 @blp.route("/uploads/<upload_id>")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from fairhub import db
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary
 
 from .models import RequestCount
 

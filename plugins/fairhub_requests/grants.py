@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, or_, select
 
 from fairhub import Actor, Event, Forbidden, NotFound, ValidationError, db, emit, utcnow
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary
 
 from .models import AccessGrant
 from .present import people

@@ -19,8 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
 from fairhub import db, utcnow
-from fairhub_datasets import access
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary, approvers_of
 
 from .models import AccessRequest, OutboxMessage, RequestDictionary
 from .present import people
@@ -103,11 +102,8 @@ def _text(value: object) -> str:
 def recipients(kind: str, request: AccessRequest) -> list[str]:
     """Who a ``kind`` mail goes to: the approvers for a submission, else the requester."""
     if kind == "submitted":
-        rows = db.session.execute(access.with_approvers(
-            select(Dataset.id).where(Dataset.id == request.dataset_id), Dataset.id)
-            .order_by(access.APPROVER_ORDER))
-        return [p["email"] for _row, approvers in access.gather_approvers(rows)
-                for p in approvers]
+        approvers = approvers_of([request.dataset_id]).get(request.dataset_id, [])
+        return [approver["email"] for approver in approvers]
     requester = people({request.requester_id}).get(request.requester_id)
     return [requester["email"]] if requester else []
 

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from fairhub import User, db
-from fairhub_datasets import access
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary, approvers_of, person
 
 from .models import AccessRequest, RequestDictionary, RequestHistory
 
@@ -58,17 +57,17 @@ def people(user_ids: set[int | None]) -> dict[int, dict]:
         return {}
     rows = db.session.execute(select(User.id, User.uuid, User.email, User.first_name,
                                      User.last_name).where(User.id.in_(wanted)))
-    return {row.id: access.person(row.uuid, row.email, row.first_name, row.last_name)
+    return {row.id: person(row.uuid, row.email, row.first_name, row.last_name)
             for row in rows}
 
 
 def _datasets(dataset_ids: set[int]) -> dict[int, dict]:
     """Code, name and approvers of each dataset, by id."""
-    query = access.with_approvers(
-        select(Dataset.id, Dataset.code, Dataset.name).where(Dataset.id.in_(dataset_ids)),
-        Dataset.id).order_by(Dataset.id, access.APPROVER_ORDER)
-    return {row.id: {"code": row.code, "name": row.name, "approvers": approvers}
-            for row, approvers in access.gather_approvers(db.session.execute(query))}
+    approvers = approvers_of(dataset_ids)
+    rows = db.session.execute(select(Dataset.id, Dataset.code, Dataset.name)
+                              .where(Dataset.id.in_(dataset_ids)))
+    return {row.id: {"code": row.code, "name": row.name, "approvers": approvers[row.id]}
+            for row in rows}
 
 
 def _dictionaries(request_ids: list[int], datasets: dict) -> dict[int, list[dict]]:

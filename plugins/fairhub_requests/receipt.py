@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fairhub import Conflict, timestamp
-from fairhub_datasets.models import Dataset
+from fairhub_datasets import Dataset
 
 from .models import AccessRequest
 

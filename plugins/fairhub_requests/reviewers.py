@@ -2,32 +2,27 @@
 through a group) holding ``requests/review``, and data stewards."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, false
 
-from fairhub import Actor, GroupMember
-from fairhub_datasets import access
-from fairhub_datasets.models import Dataset, Grant
+import fairhub_datasets as datasets
+from fairhub import Actor
+from fairhub_datasets import Dataset
 
 REVIEW = "requests/review"
 
 
 def approvable(actor: Actor, dataset_id: ColumnElement) -> ColumnElement[bool]:
     """SQL condition: ``actor`` may decide requests on the dataset ``dataset_id`` names."""
-    if actor.can(access.ADMINISTER) and actor.can(REVIEW):
-        return true()
-    if not actor.can(REVIEW) or actor.user_id is None:
+    if not actor.can(REVIEW):
         return false()
-    groups = select(GroupMember.group_id).where(GroupMember.user_id == actor.user_id)
-    return exists().where(
-        Grant.dataset_id == dataset_id, Grant.level.in_(access.CAPABILITIES["approve"]),
-        or_(Grant.user_id == actor.user_id, Grant.group_id.in_(groups.scalar_subquery())))
+    return datasets.granted(actor, dataset_id, "approve")
 
 
 def may_review(actor: Actor, dataset: Dataset) -> bool:
     """Whether ``actor`` may decide requests on ``dataset``."""
-    return actor.can(REVIEW) and access.may(actor, dataset, "approve")
+    return actor.can(REVIEW) and datasets.may(actor, dataset, "approve")
 
 
 def is_owner(actor: Actor, dataset: Dataset) -> bool:
     """Whether ``actor`` owns ``dataset`` (or administers every dataset)."""
-    return actor.can(access.ADMINISTER) or "owner" in access.levels(actor, dataset)
+    return datasets.may(actor, dataset, "own")

@@ -22,8 +22,7 @@ from fairhub import (
     flush_unique,
     utcnow,
 )
-from fairhub_datasets.models import Dataset
-from fairhub_datasets.service import get_dataset
+from fairhub_datasets import Dataset, get_dataset
 
 from . import attachments, states, workflows
 from .models import AccessRequest, RequestDictionary

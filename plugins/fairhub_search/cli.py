@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from fairhub_datasets.models import Dataset
+from fairhub_datasets import Dataset
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from fairhub_datasets.models import Dataset, Dictionary
+from fairhub_datasets import Dataset, Dictionary
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite

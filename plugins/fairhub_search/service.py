@@ -13,12 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fairhub_datasets import access
-from fairhub_datasets.documents import catalogue_shown
-from fairhub_datasets.models import Dataset
+import fairhub_datasets as datasets
+from fairhub_datasets import Dataset, shown_catalogue
 from flask import current_app
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Float,
     Integer,
@@ -36,7 +34,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from fairhub import Actor, User, WriteBehind, read_connection, utcnow
 
@@ -51,7 +48,7 @@ log = logging.getLogger("fairhub.search")
 def search(actor: Actor, args: Mapping[str, Any]) -> dict:
     """One page of the datasets matching ``args["query"]`` that ``actor`` may see, best first,
     with facets over all of them. An empty query lists every dataset the actor may see."""
-    connection = read_connection()  # a read: no transaction to begin and roll back
+    connection = read_connection()
     index = index_for(connection.dialect.name, current_app.config["SEARCH_WEIGHTS"])
     node = parse(args.get("query") or "")
     expand = functools.cache(_expander(connection))  # hits and highlights share it
@@ -62,7 +59,7 @@ def search(actor: Actor, args: Mapping[str, Any]) -> dict:
     if found is None:
         return result
     rows = connection.execute(_page_and_summary(found, size, (page - 1) * size),
-                              access.params(actor)).all()
+                              datasets.params(actor)).all()
     ranked = [row for row in rows if row.id is not None]
     summary = next(row for row in rows if row.id is None)
     result["paging"]["total"] = summary.total
@@ -75,7 +72,10 @@ def search(actor: Actor, args: Mapping[str, Any]) -> dict:
 def _found(actor: Actor, node: Node | None, index, expand, args: Mapping) -> Select | None:
     """The ``(id, score, facets, keywords)`` of every visible, filtered match; None if none
     can match."""
-    conditions = [_visible(access.audience(actor)), *_filters(args)]
+    # Visibility is read from the entries' copy of each dataset's (the datasets' rows are
+    # wide: reading one per match would cost more than the rest of a search).
+    conditions = [datasets.visible(actor, SearchEntry.dataset_id, SearchEntry.visibility),
+                  *_filters(args)]
     entry = SearchEntry.dataset_id.label("id"), SearchEntry.facets, SearchEntry.keywords
     if node is None:
         return select(*entry, literal(1.0).label("score")).where(*conditions)
@@ -97,28 +97,6 @@ def _page_and_summary(found: Select, size: int, offset: int):
         select(cast(null(), Integer), cast(null(), Float), func.count(),
                func.aggregate_strings(matches.c.facets, ","),
                func.aggregate_strings(matches.c.keywords, ",")))
-
-
-@functools.cache
-def _visible(audience: str) -> ColumnElement[bool]:
-    """What :func:`access.visible` lets an audience see, read from the entries' copy of each
-    dataset's visibility (the datasets' rows are wide: reading one per match costs more than
-    the rest of a search)."""
-    columns = {"id": SearchEntry.__table__.c.dataset_id,
-               "visibility": SearchEntry.__table__.c.visibility}
-
-    def replace(element):
-        if isinstance(element, Column) and element.table is Dataset.__table__:
-            return columns.get(element.name)
-        return None
-
-    condition = replacement_traverse(access.FILTERS[audience], {}, replace)
-    left = {e.name for e in iterate(condition)
-            if isinstance(e, Column) and e.table is Dataset.__table__}
-    if left:
-        raise RuntimeError(f"Search entries lack the dataset columns {sorted(left)} that "
-                           "dataset visibility now reads.")
-    return condition
 
 
 def _expander(connection: Connection):
@@ -218,9 +196,9 @@ def _items(connection: Connection, rows: list, highlights: dict[int, dict]) -> l
 
 
 def _shown(catalogue: dict) -> dict:
-    shown = catalogue_shown(catalogue)
-    shown["publisher"] = {"name": None, "url": None, **(shown["publisher"] or {})}
-    return shown
+    answer = shown_catalogue(catalogue)
+    answer["publisher"] = {"name": None, "url": None, **(answer["publisher"] or {})}
+    return answer
 
 
 def flatten(value: dict, prefix: str = "catalogue") -> dict:

@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from fairhub.api import (  # noqa: E402
     Blueprint,
+    Dumped,
     JsonBoolean,
     PageArgsSchema,
     PagingSchema,
@@ -18,12 +19,12 @@ from fairhub.api import (  # noqa: E402
     page_of,
     paginate,
     timestamp,
+    to_json,
 )
 from fairhub.app import create_app  # noqa: E402
 from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
 from fairhub.db import (  # noqa: E402
-    DirectSelect,
     UTCDateTime,
     at_commit,
     at_dispose,
@@ -51,7 +52,6 @@ from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
 from fairhub.identity.service.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
-from fairhub.nested import FastSchema, NestedList  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
@@ -59,12 +59,12 @@ from fairhub.writebehind import WriteBehind  # noqa: E402
 
 __all__ = [
     "Actor", "ANONYMOUS", "ApiError", "at_commit", "at_dispose", "BadRequest", "Blueprint",
-    "call_each", "Conflict", "create_app", "current_actor", "db", "DirectSelect", "echo_table", "emit",
-    "Event", "FastSchema", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
+    "call_each", "Conflict", "create_app", "current_actor", "db", "Dumped", "echo_table", "emit",
+    "Event", "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl",
     "hookspec", "id_field", "in_values", "insert_many", "json_response", "JsonBoolean",
-    "list_schema", "NestedList", "NotFound", "page_of", "PageArgsSchema", "paginate",
+    "list_schema", "NotFound", "page_of", "PageArgsSchema", "paginate",
     "PagingSchema", "parse_json", "Permission", "permissions_of", "PreconditionFailed",
-    "progress", "read_connection", "reserve_ids", "Role", "Setting", "Timestamp", "timestamp",
+    "progress", "read_connection", "reserve_ids", "Role", "Setting", "Timestamp", "timestamp", "to_json",
     "TooManyRequests", "Unauthorized", "unstorable", "User", "UTCDateTime", "utcnow",
     "ValidationError", "WriteBehind",
 ]

@@ -8,8 +8,10 @@ from functools import cache, lru_cache
 from typing import Any
 
 import flask_smorest
+import orjson
 import marshmallow as ma
 from flask import Response, current_app
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Select, func, select
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
@@ -209,6 +211,39 @@ class Api(flask_smorest.Api):
         return handle_http_exception(error)
 
 
+def to_json(value: Any) -> bytes:
+    """``value`` as JSON, times written as :func:`timestamp` writes them. orjson writes
+    integers of up to 64 bits: larger ones (a catalogue may hold them) go through json."""
+    try:
+        return orjson.dumps(value, default=_timestamp_or_fail,
+                            option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(value).encode()
+
+
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, written by orjson: several times faster, keys in the order the schemas
+    dump them, and parts dumped ahead (:class:`Dumped`) put in as they are."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return to_json(obj).decode() if not kwargs else super().dumps(obj, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        body = to_json(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(body, mimetype="application/json")
+
+
+class Dumped(ma.fields.Nested):
+    """A nested object documented by its schema that a service may have dumped already, as
+    JSON text (``orjson.Fragment(to_json(dumped))``): written out as it is. Anything else is
+    dumped by the schema as usual."""
+
+    def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(nested_obj, orjson.Fragment):
+            return nested_obj
+        return super()._serialize(nested_obj, attr, obj, **kwargs)
+
+
 class JsonBoolean(ma.fields.Boolean):
     """A boolean in a JSON body: only ``true`` or ``false``, not 0, 1 or strings."""
 
@@ -229,7 +264,7 @@ def timestamp(value: datetime | None) -> str | None:
         "+00:00", "Z")
 
 
-def _timestamp_or_fail(value: Any) -> str | None:
+def _timestamp_or_fail(value: Any) -> Any:
     if isinstance(value, datetime):
         return timestamp(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable.")

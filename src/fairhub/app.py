@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import os
-from inspect import CO_COROUTINE
 from pathlib import Path
-from types import FunctionType
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import swagger_ui_bundle
 from flask import Flask, Response, send_from_directory
@@ -13,7 +11,7 @@ from flask.sessions import SessionInterface
 from flask_migrate import Migrate
 
 from fairhub import __version__, core
-from fairhub.api import Api
+from fairhub.api import Api, JsonProvider
 from fairhub.config import CORE_SETTINGS, load_config, plugin_list
 from fairhub.db import db, init_db
 from fairhub.errors import register_error_handlers
@@ -28,7 +26,6 @@ from fairhub.plugins import (
     collect_blueprints,
     collect_config,
     collect_permissions,
-    one_argument_caller,
 )
 
 # Commands of the ``fairhub`` group itself (see fairhub.cli); plugins may not reuse these names.
@@ -41,7 +38,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     ``plugins`` overrides the ``PLUGINS`` setting: a list of entry-point names, ``module.path``
     strings or plugin objects, in the order their hooks run. None enables every installed plugin.
     """
-    app = App(
+    app = Flask(
         "fairhub",
         instance_path=str(_instance_path(test_config)),
         instance_relative_config=True,
@@ -50,6 +47,7 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     load_config(app, test_config)
     app.config["API_VERSION"] = __version__
     app.url_map.strict_slashes = False
+    app.json = JsonProvider(app)
     # The API authenticates with bearer tokens only; cookie sessions would cost every request.
     app.session_interface = NoCookieSessions()
     configure_logging(app)
@@ -68,7 +66,6 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     _serve_docs_assets(app)
 
     pm.hook.fairhub_init_app(app=app)
-    host.authenticate = one_argument_caller(pm.hook.fairhub_authenticate, "request")
     collect_permissions(pm, host)
     core.check_default_roles(host.permissions.values())
     for _plugin, blueprint in collect_blueprints(pm):
@@ -76,22 +73,6 @@ def create_app(test_config: dict | None = None, plugins: Iterable[Any] | None = 
     _check_every_route_is_guarded(app)
     _add_commands(app, pm)
     return app
-
-
-class App(Flask):
-    """The Flask app class of fairhub: Flask with a quicker :meth:`ensure_sync`.
-
-    Flask asks of every view, hook and decorator layer, on every request, whether it is a
-    coroutine function; :func:`inspect.iscoroutinefunction` does that with general checks
-    that cost more than some views. A plain function tells by its code's flags.
-    """
-
-    def ensure_sync(self, func: Callable) -> Callable:
-        function = getattr(func, "__func__", func)
-        if (type(function) is FunctionType and not function.__code__.co_flags & CO_COROUTINE
-                and not hasattr(function, "_is_coroutine_marker")):
-            return func
-        return super().ensure_sync(func)
 
 
 class NoCookieSessions(SessionInterface):

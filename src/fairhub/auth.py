@@ -91,7 +91,7 @@ def current_actor() -> Actor:
         return ANONYMOUS
     actor = g.get("fairhub_actor")
     if actor is None:
-        authenticate = current_app.extensions["fairhub"].authenticate
-        actor = authenticate(request._get_current_object()) or ANONYMOUS
+        hook = current_app.extensions["fairhub"].pm.hook.fairhub_authenticate
+        actor = hook(request=request._get_current_object()) or ANONYMOUS
         g.fairhub_actor = actor
     return actor

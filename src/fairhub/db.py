@@ -1,32 +1,25 @@
 """The database handle shared by the core and every plugin, and its connection settings."""
 from __future__ import annotations
 
-import re
 import sqlite3
-import time
-import weakref
-from collections import namedtuple
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     ARRAY,
     DateTime,
     Engine,
     MetaData,
-    Select,
     any_,
-    create_engine,
     event,
     literal,
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
@@ -95,123 +88,61 @@ def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:
         driver_connection.execute("BEGIN")
 
 
-# A pooled connection idle for longer than this is pinged before it is lent again.
-PING_AFTER_IDLE_SECONDS = 1.0
-_IDLE_SINCE = "fairhub_idle_since"
-
-
-def _mark_idle(_dbapi_connection, record) -> None:
-    record.info[_IDLE_SINCE] = time.monotonic()
-
-
-def _ping_due(idle_since: float | None) -> bool:
-    """Whether a connection idle since ``idle_since`` (monotonic; None: never given back)
-    must be pinged before it is lent."""
-    return idle_since is not None and time.monotonic() - idle_since >= PING_AFTER_IDLE_SECONDS
-
-
-def _pinger(dialect) -> Callable:
-    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
-        """Check that a connection which sat in the pool is still alive, else have the pool
-        replace it. A connection given back moments ago is lent without the round trip that
-        ``pool_pre_ping`` costs on every checkout; should the server drop it meanwhile, its
-        request fails and the pool replaces every connection older than the failure."""
-        if not _ping_due(record.info.get(_IDLE_SINCE)):
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            raise DisconnectionError("The connection did not answer a ping.") from exc
-
-    return ping_if_idle
-
-
-_READER = "fairhub_reader"
-_READERS = "fairhub.readers"
 _AT_DISPOSE = "fairhub.at_dispose"
 
 
-class _Readers:
-    """The connections an app reads through (see :func:`read_connection`), kept open between
-    requests: a request takes the one given back last, or checks one out of the pool when
-    none is free, and gives it back when it ends. Up to the pool's size stay here, so a
-    request neither checks one out of the pool nor gives it back: that bookkeeping took about
-    a twentieth of a sync worker's time reading a dataset. One that sat here for over
-    ``PING_AFTER_IDLE_SECONDS`` is pinged before it is lent, as the pool's are."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        size = getattr(engine.pool, "size", None)
-        self.keep = size() if callable(size) else 0
-        self._free: list[tuple[Connection, float]] = []  # list operations are atomic
-
-    def take(self) -> Connection:
-        while True:
-            try:
-                connection, idle_since = self._free.pop()
-            except IndexError:
-                return self.engine.connect()
-            if not _ping_due(idle_since):
-                return connection
-            try:
-                connection.dialect.do_ping(connection.connection.dbapi_connection)
-                return connection
-            except Exception as exc:  # dropped while idle: let the pool replace it
-                connection.invalidate(exc)
-                connection.close()
-
-    def give_back(self, connection: Connection) -> None:
-        if connection.invalidated or len(self._free) >= self.keep:
-            connection.close()
-            return
-        if connection.in_transaction():  # SQLAlchemy's begun one; nothing on the server
-            connection.rollback()
-        self._free.append((connection, time.monotonic()))
-
-    def close(self) -> None:
-        while self._free:
-            self._free.pop()[0].close()
-
-    def __len__(self) -> int:
-        """How many are kept open."""
-        return len(self._free)
-
-
 def init_db(app: Flask) -> None:
-    """Bind the database to ``app``; SQLite gets WAL, foreign keys and a busy timeout;
-    PostgreSQL connections idle for a while are pinged before use."""
+    """Bind the database to ``app``. SQLite gets WAL, foreign keys and a busy timeout;
+    PostgreSQL connections are pinged before each use (one that the server dropped is
+    replaced instead of failing a request) and the pool lends the one given back last,
+    so a worker keeps reusing one warm connection."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     # Statement parameters (password hashes, token digests) stay out of logged errors.
     options.setdefault("hide_parameters", True)
-    postgresql = url.startswith("postgresql")
-    if postgresql:
+    if url.startswith("postgresql"):
         options.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_use_lifo", True)
     db.init_app(app)
-    with app.app_context():
-        engine = db.engine
-        if url.startswith("sqlite"):
-            event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "savepoint", _begin_before_savepoint)
-        reader = engine
-        if postgresql:
-            # Reads in autocommit send no BEGIN and no ROLLBACK. They get a pool of their own
-            # whose connections stay in autocommit: switching a shared connection to it and
-            # back at every checkout cost a dataset read a tenth of its throughput. SQLite's
-            # driver begins nothing for a read, so its reads keep the plain engine.
-            reader = create_engine(engine.url, **{**options, "isolation_level": "AUTOCOMMIT"})
-            if not options.get("pool_pre_ping"):
-                for pinged in (engine, reader):
-                    event.listen(pinged.pool, "checkin", _mark_idle)
-                    event.listen(pinged.pool, "checkout", _pinger(pinged.dialect))
-        app.extensions[_READERS] = _Readers(reader)
-    app.teardown_appcontext(_close_reader)
+    app.teardown_appcontext(_close_read_connection)
+    if url.startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "savepoint", _begin_before_savepoint)
+
+
+_READ = "fairhub_read_connection"
+
+
+def read_connection() -> Connection:
+    """This request's connection for reads that need no transaction of the session's:
+    statements run on it straight (SQLAlchemy Core), and on PostgreSQL in autocommit, so no
+    BEGIN or ROLLBACK travels with them. It is taken from the pool at its first use and given
+    back when the request (or app context) ends.
+
+    Each statement sees what was committed when it began. It does not see what ``db.session``
+    has not committed: read what a request writes through the session.
+    """
+    connection = g.get(_READ)
+    if connection is None:
+        connection = db.engine.connect()
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        setattr(g, _READ, connection)
+    return connection
+
+
+def _close_read_connection(_error: BaseException | None = None) -> None:
+    connection = g.pop(_READ, None)
+    if connection is not None:
+        connection.close()
 
 
 def engines(app: Flask) -> set[Engine]:
-    """Every engine of ``app``: its session's, and the one of its reads on PostgreSQL."""
+    """Every engine of ``app``."""
     with app.app_context():
-        return {*db.engines.values(), app.extensions[_READERS].engine}
+        return set(db.engines.values())
 
 
 def at_dispose(app: Flask, callback: Callable[[], None]) -> None:
@@ -221,168 +152,14 @@ def at_dispose(app: Flask, callback: Callable[[], None]) -> None:
 
 
 def dispose_engines(app: Flask) -> None:
-    """Give back every pooled connection of ``app``, its session's and its reads', once what
-    :func:`at_dispose` was given is called."""
+    """Give back every pooled connection of ``app``, once what :func:`at_dispose` was given
+    is called."""
     for callback in app.extensions.get(_AT_DISPOSE, ()):
         callback()
     with app.app_context():
         db.session.remove()
-    app.extensions[_READERS].close()
     for engine in engines(app):
         engine.dispose()
-
-
-def read_connection() -> Connection:
-    """The connection of this request (or app context) for reads that need no transaction.
-
-    It is taken at its first use and given back when the request ends, to be kept open for
-    the next requests (see :class:`_Readers`). Each statement
-    sees what was committed when it began, as in PostgreSQL's default isolation, and no
-    BEGIN or ROLLBACK is sent for it. It does not see what ``db.session`` has not committed:
-    read what a request writes through the session.
-    """
-    connection = g.get(_READER)
-    if connection is None:
-        connection = current_app.extensions[_READERS].take()
-        setattr(g, _READER, connection)
-    return connection
-
-
-def _close_reader(_error: BaseException | None = None) -> None:
-    connection = g.pop(_READER, None)
-    if connection is not None:
-        current_app.extensions[_READERS].give_back(connection)
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    names: tuple[str, ...] | None  # bound parameters in order, for positional drivers
-    inline: tuple[str, ...]  # the SQL split around inline numbers: text, name, text, ...
-    # On psycopg, the libpq statement of a text (fairhub.prepared.statement_for), else None.
-    libpq: Callable[[str], Any] | None
-    defaults: dict[str, Any]
-    binders: tuple[tuple[str, Callable], ...]
-    converters: tuple[Callable | None, ...]  # one per column (None: as the driver gives it)
-
-
-class DirectSelect:
-    """A Core SELECT for the statements every request runs (checking a token, reading a
-    dataset), run on the driver's cursor of :func:`read_connection`.
-
-    It is compiled once per dialect, and its rows are converted by the types of its columns,
-    as SQLAlchemy's execution would do, without the rest of that execution's bookkeeping,
-    which costs more than such statements themselves. On PostgreSQL (psycopg) it runs straight
-    through libpq, prepared from its second run on a connection (see :mod:`fairhub.prepared`).
-
-    Rows are named tuples of the selected columns' keys. IN lists are refused (SQLAlchemy
-    rewrites them at every execution): write equalities or bind one value. NULL is read as
-    None without calling a type's conversion, so a column whose type reads NULL as something
-    else is refused too.
-
-    A parameter bound with ``literal_execute=True`` takes a whole number, written into the
-    statement as SQLAlchemy would write it: for a LIMIT and OFFSET, whose values PostgreSQL
-    must know to plan a statement once and reuse the plan (bound, it plans every execution
-    afresh). Each set of such numbers is its own statement: the ones run often (the first
-    pages) keep their plans, and a connection deallocates the ones it has not run lately.
-    """
-
-    def __init__(self, statement: Select) -> None:
-        self.statement = statement
-        self.row = namedtuple("Row", [column.key for column in statement.selected_columns])
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def all(self, params: dict | None = None) -> list:
-        """Every row the statement selects with ``params``."""
-        connection = read_connection()
-        compiled = self._compiled.get(connection.dialect) or self._compile(connection.dialect)
-        values = {**compiled.defaults, **(params or {})}
-        sql = compiled.sql if not compiled.inline else _inline(compiled.inline, values)
-        for name, bind in compiled.binders:
-            values[name] = bind(values[name])
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = None
-        try:
-            if compiled.libpq is not None:
-                rows = compiled.libpq(sql).fetch(connection.connection, values)
-            else:
-                cursor = dbapi_connection.cursor()
-                cursor.execute(sql, values if compiled.names is None else tuple(
-                    values[name] for name in compiled.names))
-                rows = cursor.fetchall()
-        except connection.dialect.loaded_dbapi.Error as error:
-            if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
-                connection.invalidate(error)
-            raise
-        finally:
-            if cursor is not None:
-                cursor.close()
-        make = self.row._make
-        if not compiled.converters:
-            return [make(row) for row in rows]
-        converters = compiled.converters
-        return [make([value if convert is None or value is None else convert(value)
-                      for convert, value in zip(converters, row)]) for row in rows]
-
-    def first(self, params: dict | None = None) -> Any:
-        """The first row the statement selects with ``params``, or None."""
-        rows = self.all(params)
-        return rows[0] if rows else None
-
-    def _compile(self, dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect)
-        if compiled.post_compile_params:
-            raise ValueError("A DirectSelect cannot bind a list (IN); write equalities.")
-        inline = frozenset(bind.key for bind in compiled.literal_execute_params)
-        binders = []
-        for name, bind in compiled.binds.items():
-            if name in inline:
-                continue
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                binders.append((name, process))
-        converters = []
-        for column in self.statement.selected_columns:
-            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            if process is not None and process(None) is not None:
-                raise ValueError(f"{column.key}: a DirectSelect reads NULL as None, but its "
-                                 "type reads NULL as something else.")
-            converters.append(process)
-        if not any(converters):
-            converters = []
-        result = _Compiled(
-            sql=compiled.string,
-            names=tuple(name for name in compiled.positiontup if name not in inline)
-            if dialect.positional else None,
-            inline=tuple(_POSTCOMPILED.split(compiled.string)) if inline else (),
-            libpq=_libpq(dialect),
-            defaults=dict(compiled.params), binders=tuple(binders),
-            converters=tuple(converters))
-        self._compiled[dialect] = result
-        return result
-
-
-def _libpq(dialect) -> Callable[[str], Any] | None:
-    if dialect.driver != "psycopg":
-        return None
-    from fairhub.prepared import statement_for  # psycopg is imported only where it is used
-
-    return statement_for
-
-
-_POSTCOMPILED = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
-
-
-def _inline(parts: tuple[str, ...], values: dict) -> str:
-    """The statement of ``parts`` (text, name, text, ...) with each name's whole number."""
-    pieces = list(parts)
-    for index in range(1, len(pieces), 2):
-        value = values.pop(pieces[index])
-        if type(value) is not int:
-            raise TypeError(f"{pieces[index]}: a number written into the statement must be a "
-                            f"whole number, not {type(value).__name__}.")
-        pieces[index] = str(value)
-    return "".join(pieces)
 
 
 # Parameters of one statement of insert_many on SQLite.

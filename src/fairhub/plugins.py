@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import pluggy
 
@@ -52,8 +52,6 @@ class Host:
     role_cache: dict[str, frozenset[str]] = field(default_factory=dict)
     route_permissions: dict[tuple, tuple[str, ...] | None] = field(default_factory=dict)
     session_serializer: Any = None
-    # The fairhub_authenticate hook as a function of the request (see one_argument_caller).
-    authenticate: Callable[[Any], Any] | None = None
 
     def plugin_names(self) -> list[str]:
         """Enabled plugins, in the order their hooks run."""
@@ -166,20 +164,6 @@ def collect_blueprints(pm: pluggy.PluginManager) -> list[tuple[str, Any]]:
             found.append((plugin_name, blueprint))
     return found
 
-
-def one_argument_caller(hook: Any, argument: str) -> Callable[[Any], Any]:
-    """A function calling ``hook`` with its one keyword ``argument``.
-
-    When a single implementation takes exactly that argument (only the core answers), it is
-    that implementation itself: the plugin manager's dispatch would add nothing but time on a
-    hook called for every request. Call it once the app's plugins are all registered.
-    """
-    implementations = hook.get_hookimpls()
-    if len(implementations) == 1:
-        (only,) = implementations
-        if not (only.hookwrapper or only.wrapper) and only.argnames == (argument,):
-            return only.function
-    return lambda value: hook(**{argument: value})
 
 
 def hooks_of(pm: pluggy.PluginManager, plugin: Any) -> list[str]:

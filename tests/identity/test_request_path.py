@@ -2,11 +2,10 @@
 connections given back, the answer of /api/user in its schema's shape."""
 from __future__ import annotations
 
-import importlib
 import uuid
 
 import pytest
-from fairhub.db import dispose_engines, engines, read_connection
+from fairhub.db import dispose_engines, engines
 from fairhub.testing import assert_error, bearer
 from sqlalchemy import create_engine, text
 
@@ -88,60 +87,20 @@ def test_each_request_gives_its_connections_back(app, client, auth_headers):
     for path in ("/api/health", "/api/user", "/api/tokens"):
         assert client.get(path, headers=headers).status_code == 200
     assert_error(client.get("/api/user", headers=bearer("fh_0123456789abcdef" + "x" * 40)), 401)
-    # Only the read connection stays out of the pools: kept open for the next request.
-    readers = app.extensions["fairhub.readers"]
-    assert len(readers) == 1
-    assert sum(engine.pool.checkedout() for engine in engines(app)) == 1
-    dispose_engines(app)
-    assert len(readers) == 0
     assert all(engine.pool.checkedout() == 0 for engine in engines(app))
-
-
-def test_requests_in_turn_read_through_one_connection_kept_open(app, client, auth_headers):
-    """Checking the read connection out of the pool and back in at every request cost a
-    twentieth of a dataset read; requests in turn now take the one the last gave back."""
-    headers = auth_headers("data-manager")
-    seen = set()
-    for _ in range(3):
-        with app.test_request_context(headers=headers):
-            seen.add(id(read_connection().connection.dbapi_connection))
-        assert client.get("/api/user", headers=headers).status_code == 200
-    assert len(seen) == 1
-    # Two at once take two, and both are kept for later requests.
-    with app.app_context():
-        first = read_connection()
-        with app.app_context():
-            assert read_connection() is not first
-    assert len(app.extensions["fairhub.readers"]) == 2
-
-
-def test_reads_keep_autocommit_connections_of_their_own_on_postgresql(app, fairhub_backend):
-    """Switching a shared pooled connection to autocommit and back at every read cost more
-    than the read's statements; writes keep their transactions."""
-    if fairhub_backend != "postgresql":
-        pytest.skip("SQLite's driver begins nothing for a read")
-    from fairhub import db
-
-    with app.test_request_context():
-        assert read_connection().connection.dbapi_connection.autocommit is True
-        assert db.session.connection().connection.dbapi_connection.autocommit is False
-        db.session.rollback()
-    assert len({engine.pool for engine in engines(app)}) == 2
     dispose_engines(app)
     assert all(engine.pool.checkedin() == 0 for engine in engines(app))
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, fairhub_backend,
-                                                                database_url, monkeypatch):
+                                                                database_url):
     if fairhub_backend != "postgresql":
         pytest.skip("SQLite connections are files; only server connections are dropped")
-    database_module = importlib.import_module("fairhub.db")  # fairhub.db is also the handle
     name = f"fairhub-test-{uuid.uuid4().hex[:8]}"
     app = make_app({"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"application_name": name}}},
                    create_tables=False)
     client = app.test_client()
     assert client.get("/api/health").status_code == 200
-    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 0)
     killer = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with killer.connect() as connection:
         dropped = connection.execute(text(

@@ -189,32 +189,6 @@ def test_a_large_import_on_postgresql_ends_with_analyze(fairhub_cli, api, fairhu
     assert events >= 4 and counted_rows("audit_events") == events
 
 
-def test_migrated_postgresql_stores_documents_with_lz4(fairhub_cli, api, fairhub_backend,
-                                                      tmp_path):
-    if fairhub_backend != "postgresql":
-        pytest.skip("column compression is PostgreSQL's")
-    from sqlalchemy import text
-
-    from fairhub import db
-
-    def compression() -> tuple[str, str | None]:  # the column's setting, the row's method
-        with api.app_context():
-            return db.session.execute(text(
-                "SELECT (SELECT attcompression FROM pg_attribute WHERE attname = 'document' "
-                "AND attrelid = 'datasets'::regclass), (SELECT pg_column_compression(document) "
-                "FROM datasets WHERE code = 'long')")).one()
-
-    record = minimal("long")
-    record["catalogue"]["description"] = "A long description. " * 500
-    assert fairhub_cli("datasets", "import", write_json(tmp_path / "long.json", record)) \
-        .exit_code == 0
-    assert compression() == ("l", "lz4")
-    got = signed_in(api, "data-steward").get("/api/datasets/long").json
-    assert got["catalogue"]["description"] == record["catalogue"]["description"]
-    assert fairhub_cli("db", "downgrade", "datasets_0001").exit_code == 0
-    assert compression() == ("", "lz4")  # stored documents keep theirs until rewritten
-
-
 def test_export_of_an_unknown_code_fails_naming_it(fairhub_cli, api, tmp_path):
     fairhub_cli("datasets", "import", write_json(tmp_path / "a.json", minimal("known")))
     result = fairhub_cli("datasets", "export", "known", "nope")

@@ -1,41 +1,14 @@
-"""An import writing several batches at once (PostgreSQL): each record gets the outcome it
-would get if the batches went in one after the other, in the file's order."""
+"""An import writing batch after batch: each record gets its outcome in the file's order."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from fairhub_datasets import importer
 
 from conftest import signed_in
-from fairhub import hookimpl
 
-ONE_AT_A_TIME = {"DATASETS_IMPORT_BATCH": 1, "DATASETS_IMPORT_WRITERS": 3}
-
-
-class Gate:
-    """Holds the writing of dataset ``held`` (inside its transaction) until another dataset's
-    create event comes, or ``seconds`` pass; notes which thread wrote each dataset."""
-
-    FAIRHUB_PLUGIN_NAME = "gate"
-
-    def __init__(self, held: str, seconds: float) -> None:
-        self.held, self.seconds = held, seconds
-        self.other_came = threading.Event()
-        self.waited: bool | None = None
-        self.threads: dict[str, str] = {}
-
-    @hookimpl
-    def fairhub_event(self, event):
-        if event.name != "dataset.create":
-            return
-        code = event.subject.code
-        self.threads.setdefault(code, threading.current_thread().name)
-        if code == self.held and self.waited is None:
-            self.waited = not self.other_came.wait(self.seconds)
-        elif code != self.held:
-            self.other_came.set()
+ONE_AT_A_TIME = {"DATASETS_IMPORT_BATCH": 1}
 
 
 def dataset(code: str | None, title: str | None = None, **extra) -> dict:
@@ -49,22 +22,8 @@ def dataset(code: str | None, title: str | None = None, **extra) -> dict:
 def run_import(app, tmp_path, records: list, update: bool = False) -> list[tuple[str, str]]:
     path = tmp_path / "records.jsonl"
     path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records))
-    with app.app_context(), importer.checker(0, update) as check:
+    with app.app_context(), importer.checker(0) as check:
         return list(importer.import_checked(check(importer.read_records(path)), update, None))
-
-
-def test_batches_are_written_at_once_on_postgresql(make_app, tmp_path, fairhub_backend):
-    gate = Gate("first", seconds=10 if fairhub_backend == "postgresql" else 0.5)
-    app = make_app(ONE_AT_A_TIME, plugins=["datasets", "search", gate])
-    outcomes = run_import(app, tmp_path, [dataset("first"), dataset("second")])
-    assert [outcome for _, outcome in outcomes] == ["created", "created"]
-    if fairhub_backend == "postgresql":
-        # the first batch's transaction was still open when the second wrote its dataset
-        assert gate.waited is False
-        assert gate.threads["first"] != gate.threads["second"]
-    else:  # SQLite takes one writer at a time: the batches went in one after the other
-        assert gate.waited is True
-        assert set(gate.threads.values()) == {threading.current_thread().name}
 
 
 def test_outcomes_come_in_the_files_order_and_everything_is_counted(make_app, tmp_path):
@@ -92,7 +51,7 @@ def test_outcomes_come_in_the_files_order_and_everything_is_counted(make_app, tm
 def test_a_code_named_twice_is_created_by_its_first_record(make_app, tmp_path):
     # The gate holds the first batch open for a second: were the second batch written
     # meanwhile, it would wait on the same code and then fail as a code "just taken".
-    app = make_app(ONE_AT_A_TIME, plugins=["datasets", Gate("same", seconds=1)])
+    app = make_app(ONE_AT_A_TIME, plugins=["datasets"])
     records = [dataset("same", name="First"), dataset("same", name="Second"),
                dataset("other", dictionaries=[{"code": "table", "fields": []}]),
                dataset("another", dictionaries=[{"code": "table", "fields": []}])]
@@ -117,7 +76,7 @@ def test_a_record_that_fails_in_a_batch_leaves_its_free_codes_to_later_records(m
 
 
 def test_with_update_the_last_record_of_a_code_wins(make_app, tmp_path):
-    app = make_app(ONE_AT_A_TIME, plugins=["datasets", Gate("same", seconds=1)])
+    app = make_app(ONE_AT_A_TIME, plugins=["datasets"])
     records = [dataset("same", name=f"Version {n}") for n in range(1, 5)]
     outcomes = [outcome for _, outcome in run_import(app, tmp_path, records, update=True)]
     assert outcomes == ["created", "updated", "updated", "updated"]
@@ -125,7 +84,7 @@ def test_with_update_the_last_record_of_a_code_wins(make_app, tmp_path):
 
 
 def test_generated_codes_follow_the_files_order(make_app, tmp_path):
-    app = make_app(ONE_AT_A_TIME, plugins=["datasets", Gate("twin", seconds=1)])
+    app = make_app(ONE_AT_A_TIME, plugins=["datasets"])
     records = [dataset(None, title="Twin", name=f"Number {n}") for n in range(1, 4)]
     assert [o for _, o in run_import(app, tmp_path, records)] == ["created"] * 3
     steward = signed_in(app, "data-steward")
@@ -134,13 +93,11 @@ def test_generated_codes_follow_the_files_order(make_app, tmp_path):
 
 
 @pytest.mark.parametrize("value", [0, -1, "two", 1.5])
-def test_writers_and_batch_must_be_whole_numbers(fairhub_cli, tmp_path, monkeypatch, value):
+def test_the_batch_must_be_a_whole_number(fairhub_cli, tmp_path, monkeypatch, value):
     path = tmp_path / "one.json"
     path.write_text(json.dumps(dataset("one")))
-    for setting in ("DATASETS_IMPORT_WRITERS", "DATASETS_IMPORT_BATCH"):
-        monkeypatch.setenv(f"FAIRHUB_{setting}", json.dumps(value))
-        result = fairhub_cli("datasets", "import", str(path))
-        assert result.exit_code == 1
-        assert f"{setting} must be a whole number of at least 1, not {value!r}." \
-            in result.output
-        monkeypatch.delenv(f"FAIRHUB_{setting}")
+    monkeypatch.setenv("FAIRHUB_DATASETS_IMPORT_BATCH", json.dumps(value))
+    result = fairhub_cli("datasets", "import", str(path))
+    assert result.exit_code == 1
+    assert f"DATASETS_IMPORT_BATCH must be a whole number of at least 1, not {value!r}." \
+        in result.output
