@@ -141,7 +141,7 @@ def make_shared_app(tmp_path_factory, postgres_run_url):
 def signed_in(app, role: str = "standard"):
     """A test client of ``app`` with a new ``role`` user's token."""
     from fairhub import db
-    from fairhub.identity import tokens, users
+    from fairhub.identity.service import tokens, users
     from fairhub import utcnow
     from datetime import timedelta
     import uuid

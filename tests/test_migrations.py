@@ -1,6 +1,9 @@
 """Migrations: ``fairhub db upgrade`` builds the schema of the core and every enabled plugin."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -58,3 +61,31 @@ def test_only_enabled_plugins_contribute_revisions(make_app):
         assert len(version_locations(ctx.app)) == 1
     app = make_app()
     assert any(path.endswith("sample_plugin/migrations") for path in version_locations(app))
+
+
+ROOT = Path(__file__).parent.parent
+REVISIONS = sorted([*ROOT.glob("src/fairhub/migrations/versions/*.py"),
+                    *ROOT.glob("plugins/*/migrations/*.py"),
+                    *ROOT.glob("tests/sample_plugin/migrations/*.py")])
+
+
+def imported(path: Path) -> set[str]:
+    """The modules a Python file imports, wherever it imports them."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return found
+
+
+def test_no_revision_imports_fairhub():
+    """A revision is frozen: it carries what it needs, so that changing the models or a
+    plugin's code never changes what an old revision does."""
+    assert len(REVISIONS) >= 9  # the core's, every built-in plugin's and the sample's
+    importing = {str(path.relative_to(ROOT)): sorted(
+        name for name in imported(path)
+        if name.split(".")[0].startswith("fairhub") or name.startswith("."))
+        for path in REVISIONS}
+    assert {path: names for path, names in importing.items() if names} == {}

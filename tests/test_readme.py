@@ -37,7 +37,7 @@ def test_the_quickstart_is_two_make_commands():
 
 
 def test_the_role_matrices_match_the_permissions(make_app):
-    from fairhub.identity.roles import managed_permissions
+    from fairhub.identity.service.roles import managed_permissions
 
     header = re.search(r"^\| permission \| (.+) \|$", README, flags=re.M).group(1).split(" | ")
     rows = re.findall(r"^\| `([a-z-]+/[a-z-]+)` \| (.*) \|$", README, flags=re.M)

@@ -137,7 +137,10 @@ def attach_file(actor: Actor, dataset: Dataset, path: Path, kind: str = "attachm
                             {"filename": path.name}, {})
     db.session.commit()  # a chunk is written under a lease taken in a transaction of its own
     with path.open("rb") as source:
-        uploads.write(upload, 0, source, None)
+        written = uploads.write(upload, 0, source, None)
+    db.session.commit()
+    if written.failure is not None:
+        raise written.failure
     return upload
 
 

@@ -7,6 +7,7 @@ see is answered as missing.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import Select, select
@@ -70,16 +71,53 @@ def mine(actor: Actor, status: str | None) -> Select:
     return query.where(StoredFile.status == status) if status else query
 
 
-def get(actor: Actor, file_id: int) -> tuple[StoredFile, Dataset, dict]:
-    """File ``file_id`` if ``actor`` may see it, its dataset and its answer; else 404."""
+class Found(NamedTuple):
+    """A file a caller may see, with its dataset and the file as the API answers it."""
+
+    file: StoredFile
+    dataset: Dataset
+    answer: dict
+
+
+def get(actor: Actor, file_id: int) -> Found:
+    """File ``file_id`` if ``actor`` may see it; else 404."""
     row = db.session.execute(
         _with_codes().add_columns(Dataset).where(StoredFile.id == file_id, datasets.visible(actor)),
         datasets.params(actor)).one_or_none()
     if row is not None:
         upload, dataset_code, dictionary_code, dataset = row
         if _sees(actor, upload, dataset):
-            return upload, dataset, present(upload, dataset_code, dictionary_code)
+            return Found(upload, dataset, present(upload, dataset_code, dictionary_code))
     raise NotFound(f"File {file_id} does not exist.")
+
+
+def upload_target(actor: Actor, code: str) -> Dataset:
+    """Dataset ``code``, to which ``actor`` may upload attachments and data files: they edit
+    it (404 if they may not see it, 403 if they may not edit it)."""
+    dataset = datasets.get_dataset(actor, code)
+    datasets.require(actor, dataset, "edit")
+    return dataset
+
+
+def load_target(actor: Actor, code: str) -> Dictionary:
+    """Dictionary ``code``, whose table ``actor`` may load from a CSV: they edit its
+    dataset."""
+    dictionary = datasets.get_dictionary(actor, code)
+    datasets.require(actor, dictionary.dataset, "edit")
+    return dictionary
+
+
+def my_upload(actor: Actor, upload_id: str) -> StoredFile:
+    """``actor``'s upload ``upload_id``, on a dataset they still see and edit; 404 for anyone
+    else's."""
+    row = db.session.execute(
+        select(StoredFile, Dataset).join(Dataset, Dataset.id == StoredFile.dataset_id)
+        .where(StoredFile.upload_id == upload_id, StoredFile.created_by == actor.user_id,
+               datasets.visible(actor)), datasets.params(actor)).one_or_none()
+    if row is None:
+        raise NotFound("The upload does not exist.")
+    datasets.require(actor, row.Dataset, "edit")
+    return row.StoredFile
 
 
 def _sees(actor: Actor, upload: StoredFile, dataset: Dataset) -> bool:
@@ -91,7 +129,7 @@ def _sees(actor: Actor, upload: StoredFile, dataset: Dataset) -> bool:
 
 
 def update(actor: Actor, file_id: int, changes: dict) -> dict:
-    """Change a file's viewing or transfer setting (needs edit on the dataset)."""
+    """Change a file's viewing or transfer setting (needs edit on the dataset); its answer."""
     upload, dataset, _ = get(actor, file_id)
     datasets.require(actor, dataset, "edit")
     if upload.kind == "table":
@@ -102,8 +140,7 @@ def update(actor: Actor, file_id: int, changes: dict) -> dict:
             setattr(upload, key, value)
         upload.updated_at = utcnow()
         emit(Event("file", "update", target=target(upload), details={"changed": changed}))
-    db.session.commit()
-    return get(actor, file_id)[2]
+    return get(actor, file_id).answer
 
 
 def delete(actor: Actor, file_id: int) -> None:
@@ -115,11 +152,11 @@ def delete(actor: Actor, file_id: int) -> None:
     keys = [upload.storage_key]
     db.session.delete(upload)
     after_commit(lambda: remove_orphans(current_app._get_current_object(), keys))
-    db.session.commit()
 
 
 def download(actor: Actor, file_id: int) -> tuple[StoredFile, str]:
-    """File ``file_id`` to send, with its local path, after the checks; audited."""
+    """File ``file_id`` to send, with its local path, after the checks; audited when the
+    caller commits."""
     upload, dataset, _ = get(actor, file_id)
     if upload.kind == "table" or upload.status != "complete":
         raise NotFound(f"File {file_id} has no content to download.")
@@ -128,7 +165,6 @@ def download(actor: Actor, file_id: int) -> tuple[StoredFile, str]:
         raise Forbidden(f"File {file_id} may be viewed but not downloaded.")
     emit(Event("file", "download", target=target(upload),
                details={"dataset": dataset.code, "filename": upload.filename}))
-    db.session.commit()
     return upload, storage_for(current_app).path(upload.storage_key)
 
 

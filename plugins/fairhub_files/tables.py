@@ -52,25 +52,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from fairhub import Setting
-
+from .config import TABLE_SETTINGS
 from .lookups import LookupCheck, options_of
-
-TABLE_SETTINGS = [
-    Setting("FILES_TABLES_URL", None,
-            "Database of the loaded tables; default a SQLite file `tables.db` in the instance "
-            "folder, or on PostgreSQL the application's database (in `FILES_TABLES_SCHEMA`)."),
-    Setting("FILES_TABLES_SCHEMA", "fairhub_tables",
-            "PostgreSQL schema of the loaded tables (ignored on SQLite)."),
-    Setting("FILES_TABLES_READ_URL", None,
-            "Database URL the selection API reads the tables with, read-only; default that "
-            "of the tables. On PostgreSQL, a role that may only SELECT makes a hard boundary."),
-    Setting("FILES_TABLES_BATCH_ROWS", 20000,
-            "Rows a load converts and writes at a time, and between two progress reports."),
-    Setting("FILES_TABLES_STRICT_LOOKUPS", False,
-            "Fail a load whose file holds a value that is not an option of its field's lookup, "
-            "instead of loading it and reporting it."),
-]
 
 FIELD_TYPES = ("boolean", "date", "datetime", "decimal", "integer", "text", "time")
 # Column types of each dictionary type: (SQLite, PostgreSQL).

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import time
 from datetime import timedelta
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -129,8 +129,16 @@ def _refusal(connection, upload_id: int, offset: int) -> ApiError:
     return tus.Locked("Another request is writing to this upload; try again in a moment.")
 
 
-def write(upload: StoredFile, offset: int, stream: BinaryIO, checksum) -> int:
-    """Append what ``stream`` carries at ``offset``; the new offset, committed.
+class Written(NamedTuple):
+    """What writing a chunk did: the upload's new offset, and why the chunk stopped short
+    (None if it did not), to raise once the caller has committed the offset."""
+
+    offset: int
+    failure: ApiError | None
+
+
+def write(upload: StoredFile, offset: int, stream: BinaryIO, checksum) -> Written:
+    """Append what ``stream`` carries at ``offset``; the caller commits the new offset.
 
     A chunk whose checksum fails, or that runs past the upload's length, leaves nothing. A
     client that goes away mid-chunk keeps what arrived, unless it sent a checksum.
@@ -168,10 +176,9 @@ def write(upload: StoredFile, offset: int, stream: BinaryIO, checksum) -> int:
                    details={"kind": upload.kind, "size": size, "sha256": values["sha256"]}))
         if values["status"] == "processing":
             enqueue(load_table, upload.id)
-    db.session.commit()
-    if failure is not None:
-        raise failure if isinstance(failure, ApiError) else _cut_short(failure)
-    return offset + kept
+    if failure is not None and not isinstance(failure, ApiError):
+        failure = _cut_short(failure)
+    return Written(offset + kept, failure)
 
 
 def _cut_short(error: Exception) -> ApiError:
@@ -224,4 +231,3 @@ def terminate(actor: Actor, upload: StoredFile) -> None:
     key, app = upload.storage_key, current_app._get_current_object()
     db.session.delete(upload)
     after_commit(lambda: storage_for(app).delete(key))
-    db.session.commit()

@@ -6,7 +6,6 @@ from flask.views import MethodView
 
 from fairhub import (
     Blueprint,
-    NotFound,
     PageArgsSchema,
     current_actor,
     db,
@@ -14,7 +13,6 @@ from fairhub import (
     paginate,
 )
 import fairhub_datasets as datasets
-from fairhub_datasets import Dataset
 
 from . import service, tus, uploads
 from .models import StoredFile
@@ -98,7 +96,6 @@ def _create(kind: str, dataset, dictionary) -> Response:
     extra = {name: request.headers[header][:200] for header, name in tus.FAIR_HEADERS.items()
              if header in request.headers}
     actor = current_actor()
-    datasets.require(actor, dataset, "edit")
     with_body = request.content_length or request.headers.get("Transfer-Encoding")
     if with_body:
         _check_content_type()
@@ -127,7 +124,11 @@ def _write(upload: StoredFile, offset: int, checksum) -> int:
     # The upload's length is the limit, not the API's; one byte more lets a chunk that
     # fits end cleanly (and one too long be seen) where the server ends the stream.
     request.max_content_length = room + 1
-    return uploads.write(upload, offset, request.stream, checksum)
+    written = uploads.write(upload, offset, request.stream, checksum)
+    db.session.commit()
+    if written.failure is not None:
+        raise written.failure
+    return written.offset
 
 
 def _page(query, args, params=None) -> dict:
@@ -151,8 +152,7 @@ class DatasetFiles(MethodView):
     @_CREATE_ERRORS
     def post(self, code, kind):
         """Start a tus upload of an attachment or a data file (I edit the dataset)."""
-        dataset = datasets.get_dataset(current_actor(), code)
-        return _create(KIND_OF[kind], dataset, None)
+        return _create(KIND_OF[kind], service.upload_target(current_actor(), code), None)
 
     @blp.require_permission("files/read")
     @blp.arguments(PageArgsSchema, location="query")
@@ -178,7 +178,7 @@ class DictionaryData(MethodView):
     @_CREATE_ERRORS
     def post(self, code):
         """Start a tus upload of a CSV to load into the dictionary's table, replacing its data."""
-        dictionary = datasets.get_dictionary(current_actor(), code)
+        dictionary = service.load_target(current_actor(), code)
         return _create("table", dictionary.dataset, dictionary)
 
     @blp.require_permission("files/upload")
@@ -202,19 +202,6 @@ class MyUploads(MethodView):
         return _page(service.mine(actor, args.get("status")), args, datasets.params(actor))
 
 
-def _my_upload(upload_id: str) -> StoredFile:
-    """My upload ``upload_id``, on a dataset I may still edit; 404 for anyone else's."""
-    actor = current_actor()
-    row = db.session.execute(
-        db.select(StoredFile, Dataset).join(Dataset, Dataset.id == StoredFile.dataset_id)
-        .where(StoredFile.upload_id == upload_id, StoredFile.created_by == actor.user_id,
-               datasets.visible(actor)), datasets.params(actor)).one_or_none()
-    if row is None:
-        raise NotFound("The upload does not exist.")
-    datasets.require(actor, row.Dataset, "edit")
-    return row.StoredFile
-
-
 @blp.route("/uploads/<upload_id>")
 class Upload(MethodView):
     @blp.public
@@ -232,7 +219,7 @@ class Upload(MethodView):
     def head(self, upload_id):
         """Read how much of my upload the server holds (tus HEAD)."""
         tus.require_version(request.headers)
-        upload = _my_upload(upload_id)
+        upload = service.my_upload(current_actor(), upload_id)
         uploads.check_live(upload)
         headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.size),
                    "Cache-Control": "no-store"}
@@ -254,7 +241,7 @@ class Upload(MethodView):
         _check_content_type()
         offset = tus.integer_header(request.headers, "Upload-Offset")
         checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
-        upload = _my_upload(upload_id)
+        upload = service.my_upload(current_actor(), upload_id)
         uploads.check_live(upload)
         file_id = upload.id
         db.session.commit()  # no transaction stays open while the chunk streams in
@@ -273,15 +260,17 @@ class Upload(MethodView):
     def delete(self, upload_id):
         """Stop my unfinished upload and discard what it received (tus termination)."""
         tus.require_version(request.headers)
-        uploads.terminate(current_actor(), _my_upload(upload_id))
+        actor = current_actor()
+        uploads.terminate(actor, service.my_upload(actor, upload_id))
+        db.session.commit()
         return _tus_answer(204)
 
     @blp.require_permission("files/upload")
     @blp.response(200, FileSchema)
     def get(self, upload_id):
         """Read my upload's status: uploading, processing, complete or failed."""
-        upload = _my_upload(upload_id)
-        return service.get(current_actor(), upload.id)[2]
+        actor = current_actor()
+        return service.get(actor, service.my_upload(actor, upload_id).id).answer
 
 
 @blp.route("/<id:file_id>")
@@ -290,20 +279,23 @@ class File(MethodView):
     @blp.response(200, FileSchema)
     def get(self, file_id):
         """Read a file's details."""
-        return service.get(current_actor(), file_id)[2]
+        return service.get(current_actor(), file_id).answer
 
     @blp.require_permission("files/update")
     @blp.arguments(FilePatchSchema)
     @blp.response(200, FileSchema)
     def patch(self, changes, file_id):
         """Change a file's viewing or transfer setting (I edit its dataset)."""
-        return service.update(current_actor(), file_id, changes)
+        answer = service.update(current_actor(), file_id, changes)
+        db.session.commit()
+        return answer
 
     @blp.require_permission("files/delete")
     @blp.response(204)
     def delete(self, file_id):
         """Delete a file (I manage its dataset)."""
         service.delete(current_actor(), file_id)
+        db.session.commit()
 
 
 @blp.route("/<id:file_id>/content")
@@ -315,6 +307,7 @@ class FileContent(MethodView):
     def get(self, file_id):
         """Download a file, whole or a byte range (Range), as an attachment."""
         upload, path = service.download(current_actor(), file_id)
+        db.session.commit()  # the download's audit event
         response = send_file(path, mimetype=upload.content_type, as_attachment=True,
                              download_name=upload.filename, conditional=True,
                              etag=upload.sha256, max_age=0)

@@ -6,6 +6,7 @@ the caller, so that a change, its history, its events and its mail commit togeth
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, or_, select
@@ -25,7 +26,7 @@ from fairhub_datasets import Dataset, get_dataset
 
 from . import attachments, states, workflows
 from .models import AccessRequest, RequestDictionary
-from .reviewers import approvable, may_review
+from .reviewers import REVIEW, approvable, is_owner, may_review
 
 EDITABLE = ("draft", "returned")
 
@@ -57,6 +58,17 @@ def to_review(actor: Actor, status: str | None = "pending", dataset: str | None 
     query = select(AccessRequest).where(approvable(actor, AccessRequest.dataset_id),
                                         AccessRequest.status != "draft")
     return _filtered(query, status, dataset)
+
+
+def listing(actor: Actor, who: str | None, status: str | None, dataset: str | None) -> Select:
+    """The requests ``actor`` lists as ``who``: ``requester`` (mine), ``reviewer`` (those I
+    may decide, pending ones unless ``status`` says otherwise; needs requests/review) or
+    either (None). ``status`` ``all`` (the default but for reviewers) lists every status."""
+    status = status or ("pending" if who == "reviewer" else "all")
+    if who == "reviewer" and not actor.can(REVIEW):
+        raise Forbidden("You need the permission requests/review to review requests.")
+    listed = {"reviewer": to_review, "requester": mine}.get(who, visible)
+    return listed(actor, None if status == "all" else status, dataset)
 
 
 def _filtered(query: Select, status: str | None, dataset: str | None) -> Select:
@@ -120,6 +132,44 @@ def update(actor: Actor, request: AccessRequest, data: dict) -> AccessRequest:
                details={"fields": sorted(k for k in data if k != "status")}))
     if data.get("status") == "pending":
         states.submit(actor, request)
+    return request
+
+
+def act_as_requester(actor: Actor, code: str, action: str) -> AccessRequest:
+    """``submit`` or ``withdraw`` request ``code``, which only its requester may do."""
+    request = get_request(actor, code)
+    if request.requester_id != actor.user_id:
+        raise Forbidden(f"Only the requester may {action} request {code!r}.")
+    if action == "submit":
+        states.submit(actor, request)
+    else:
+        states.move(actor, request, action)
+    return request
+
+
+def decide(actor: Actor, code: str, action: str, reason: str,
+           expires_at: datetime | None = None) -> AccessRequest:
+    """``approve``, ``deny`` or ``return`` request ``code``, as an owner or reviewer of its
+    dataset (see :func:`.states.decide`)."""
+    request = get_request(actor, code)
+    dataset = dataset_of(request)
+    if not may_review(actor, dataset):
+        raise Forbidden(f"You need to be owner or reviewer of dataset {dataset.code!r} to "
+                        "decide its requests.")
+    states.decide(actor, request, action, reason, expires_at)
+    return request
+
+
+def archive(actor: Actor, code: str, reason: str | None) -> AccessRequest:
+    """Archive request ``code`` as an owner of its dataset; it is purged after the configured
+    days."""
+    request = get_request(actor, code)
+    dataset = dataset_of(request)
+    if not (may_review(actor, dataset) and is_owner(actor, dataset)):
+        raise Forbidden(f"You need to be owner of dataset {dataset.code!r} to archive its "
+                        "requests.")
+    reason = (reason or "").strip() or None
+    states.move(actor, request, "archive", reason, archived_at=utcnow(), reason=reason)
     return request
 
 

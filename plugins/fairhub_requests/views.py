@@ -6,20 +6,17 @@ from flask.views import MethodView
 
 from fairhub import (
     Blueprint,
-    Forbidden,
     PageArgsSchema,
     current_actor,
     db,
     list_schema,
     page_of,
     paginate,
-    utcnow,
 )
 
-from . import comments, grants, service, states, workflows
+from . import comments, grants, service, workflows
 from .present import present, present_all
 from .receipt import receipt
-from .reviewers import REVIEW, is_owner, may_review
 from .schemas import (
     ApproveSchema,
     CommentCreateSchema,
@@ -60,16 +57,9 @@ class Requests(MethodView):
     def get(self, args):
         """List the requests I made and those I may decide, newest first; `as` narrows to
         either (`as=reviewer` lists pending ones unless `status` says otherwise)."""
-        actor = current_actor()
-        who = args.get("as_")
-        status = args.get("status", "pending" if who == "reviewer" else "all")
-        status = None if status == "all" else status
-        if who == "reviewer" and not actor.can(REVIEW):
-            raise Forbidden("You need the permission requests/review to review requests.")
-        listing = {"reviewer": service.to_review, "requester": service.mine}.get(
-            who, service.visible)
-        page = paginate(listing(actor, status, args.get("dataset")), args["page"],
-                        args["page_size"])
+        query = service.listing(current_actor(), args.get("as_"), args.get("status"),
+                                args.get("dataset"))
+        page = paginate(query, args["page"], args["page_size"])
         return {**page, "items": present_all(page["items"])}
 
     @blp.require_permission("requests/create")
@@ -103,14 +93,7 @@ class RequestByCode(MethodView):
 
 
 def _requester_action(code: str, action: str):
-    actor = current_actor()
-    access_request = service.get_request(actor, code)
-    if access_request.requester_id != actor.user_id:
-        raise Forbidden(f"Only the requester may {action} request {code!r}.")
-    if action == "submit":
-        states.submit(actor, access_request)
-    else:
-        states.move(actor, access_request, action)
+    access_request = service.act_as_requester(current_actor(), code, action)
     db.session.commit()
     return _answer(access_request)
 
@@ -136,13 +119,8 @@ class WithdrawRequest(MethodView):
 
 
 def _decide(code: str, action: str, data: dict):
-    actor = current_actor()
-    access_request = service.get_request(actor, code)
-    dataset = service.dataset_of(access_request)
-    if not may_review(actor, dataset):
-        raise Forbidden(f"You need to be owner or reviewer of dataset {dataset.code!r} to "
-                        "decide its requests.")
-    states.decide(actor, access_request, action, data["reason"], data.get("expires_at"))
+    access_request = service.decide(current_actor(), code, action, data["reason"],
+                                    data.get("expires_at"))
     db.session.commit()
     return _answer(access_request)
 
@@ -188,15 +166,7 @@ class ArchiveRequest(MethodView):
     @_CONFLICT
     def post(self, data, code):
         """Archive a request of a dataset I own; it is purged after the configured days."""
-        actor = current_actor()
-        access_request = service.get_request(actor, code)
-        dataset = service.dataset_of(access_request)
-        if not (may_review(actor, dataset) and is_owner(actor, dataset)):
-            raise Forbidden(f"You need to be owner of dataset {dataset.code!r} to archive its "
-                            "requests.")
-        reason = (data.get("reason") or "").strip() or None
-        states.move(actor, access_request, "archive", reason, archived_at=utcnow(),
-                    reason=reason)
+        access_request = service.archive(current_actor(), code, data.get("reason"))
         db.session.commit()
         return _answer(access_request)
 

@@ -9,7 +9,7 @@ PERMISSIONS = [
     Permission("search/create", "Save my searches.", ("standard",)),
     Permission("search/read", "See my saved searches.", ("standard",)),
     Permission("search/update", "Change my saved searches.", ("standard",)),
-    Permission("search/destroy", "Delete my saved searches.", ("standard",)),
+    Permission("search/delete", "Delete my saved searches.", ("standard",)),
 ]
 
 
@@ -24,16 +24,11 @@ def fairhub_config_defaults():
 def fairhub_init_app(app):
     from sqlalchemy import event
 
-    from fairhub import at_dispose
-
     from . import hookspecs, models
-    from .service import SearchLogBuffer
+    from .service import search_log
 
     app.extensions["fairhub"].pm.add_hookspecs(hookspecs)
-    buffer = SearchLogBuffer(app, app.config["SEARCH_LOG_FLUSH_SECONDS"],
-                             app.config["SEARCH_LOG_MAX_PENDING"])
-    app.extensions["search"] = buffer
-    at_dispose(app, buffer.close)
+    app.extensions["search"] = search_log(app)
     # Tables made without the migrations (tests) get the index too, built the same way.
     for table, build in ((models.SearchDocument.__table__, _create_index),
                          (models.SearchEntry.__table__, _move_vectors)):

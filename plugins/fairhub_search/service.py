@@ -6,13 +6,9 @@ matches once and answers both the page and, in one row, their number and facet v
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import heapq
 import logging
-import threading
-import time
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -39,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from fairhub import Actor, User, db, read_connection, utcnow
+from fairhub import Actor, User, WriteBehind, read_connection, utcnow
 
 from .backends import index_for
 from .indexer import ENTRY_COLUMNS, FACETS, fold, value_key
@@ -220,87 +216,26 @@ def flatten(value: dict, prefix: str = "catalogue") -> dict:
 # The log of searches
 
 
-class SearchLogBuffer:
+def search_log(app) -> WriteBehind:
     """The searches one worker answered, kept to be written to the search log in a
-    transaction of their own, so a search stays a read.
-
-    They are written at the first search ``interval`` seconds after the last write, when the
-    app is disposed and when the process exits (a worker stopped, or recycled after its
-    ``max_requests``). A write that fails (the database unreachable for a moment) keeps its
-    searches for the next one; beyond ``limit`` waiting, new searches are dropped, and the
-    log says how many."""
-
-    def __init__(self, app, interval: float, limit: int) -> None:
-        self.app, self.interval, self.limit = app, interval, limit
-        self.rows: list[dict] = []
-        self.dropped = 0  # searches not kept since the last report
-        self.lock = threading.Lock()
-        self.flushed = time.monotonic()
-        _BUFFERS.add(self)
-
-    def note(self, user_id: int | None, query: str, results: int) -> None:
-        """Keep a search answered; write those kept if it is time."""
-        row = {"user_id": user_id, "query": query[:2000], "results": results,
-               "created_at": utcnow()}
-        with self.lock:
-            full = self._keep([row])
-        if full:
-            self._say_full()
-        if time.monotonic() - self.flushed >= self.interval:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the searches kept, or keep them for the next write if that fails."""
-        with self.lock:
-            rows, self.rows, self.flushed = self.rows, [], time.monotonic()
-        if not rows:
-            return
-        try:
-            with self.app.app_context(), db.engine.begin() as connection:
-                connection.execute(_INSERT, rows)
-        except Exception as error:  # the log must never fail a search, nor a worker's exit
-            with self.lock:
-                self.rows, waiting = [], self.rows  # those noted meanwhile come after
-                full = self._keep(rows + waiting)
-            if full:
-                self._say_full()
-            log.warning("Could not write %d searches to the search log (%s: %s); they wait "
-                        "for the next write.", len(rows), type(error).__name__,
-                        _first_line(error))
-            return
-        with self.lock:
-            dropped, self.dropped = self.dropped, 0
-        if dropped:
-            log.error("The search log lacks %d searches, dropped while it could not be "
-                      "written.", dropped)
-
-    def close(self) -> None:
-        """Write the searches kept, as the app or the process ends."""
-        self.flush()
-        with self.lock:
-            lost, self.rows, self.dropped = len(self.rows) + self.dropped, [], 0
-        if lost:
-            log.error("%d searches are lost: the search log could not be written before its "
-                      "app or process ended.", lost)
-
-    def _keep(self, rows: list[dict]) -> bool:
-        """Keep ``rows`` (the lock held), up to ``limit`` searches waiting; whether this began
-        to drop searches."""
-        room = max(self.limit - len(self.rows), 0)
-        began = len(rows) > room and not self.dropped
-        self.dropped += max(len(rows) - room, 0)
-        self.rows.extend(rows[:room])
-        return began
-
-    def _say_full(self) -> None:
-        log.error("The search log has %d searches waiting, its limit "
-                  "(FAIRHUB_SEARCH_LOG_MAX_PENDING): later ones are dropped until it is "
-                  "written.", self.limit)
+    transaction of their own, so a search stays a read: at the first search
+    ``SEARCH_LOG_FLUSH_SECONDS`` after the last write, when the app is disposed of and when
+    the process exits. A write that fails keeps its searches for the next one, up to
+    ``SEARCH_LOG_MAX_PENDING`` (see :class:`fairhub.WriteBehind`)."""
+    return WriteBehind(app, _write_log, interval=app.config["SEARCH_LOG_FLUSH_SECONDS"],
+                       limit=app.config["SEARCH_LOG_MAX_PENDING"], items="searches",
+                       place="the search log", limit_name="FAIRHUB_SEARCH_LOG_MAX_PENDING",
+                       log=log)
 
 
-def _first_line(error: Exception) -> str:
-    """The first line of what the database said (statement parameters are never shown)."""
-    return str(getattr(error, "orig", None) or error).strip().split("\n", 1)[0]
+def log_search(user_id: int | None, query: str, results: int) -> None:
+    """Keep a search answered for the search log."""
+    current_app.extensions["search"].keep({"user_id": user_id, "query": query[:2000],
+                                           "results": results, "created_at": utcnow()})
+
+
+def _write_log(connection: Connection, rows: list[dict]) -> None:
+    connection.execute(_INSERT, rows)
 
 
 # A search of a user deleted since is logged without them, as the foreign key would have made it.
@@ -308,7 +243,3 @@ _INSERT = insert(SearchLog).values(
     user_id=select(User.id).where(User.id == bindparam("user_id")).scalar_subquery(),
     query=bindparam("query"), results=bindparam("results"),
     created_at=bindparam("created_at", type_=SearchLog.created_at.type))
-
-# The live buffers of this process, written at exit (weakly held: an app may go away first).
-_BUFFERS: weakref.WeakSet[SearchLogBuffer] = weakref.WeakSet()
-atexit.register(lambda: [buffer.close() for buffer in list(_BUFFERS)])

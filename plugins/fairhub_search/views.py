@@ -1,7 +1,7 @@
 """Routes of the search plugin: ``/api/search``."""
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.views import MethodView
 
 from fairhub import Blueprint, PageArgsSchema, current_actor, db, list_schema, paginate
@@ -28,8 +28,7 @@ class Search(MethodView):
         """Search the datasets I may see: ranked items, paging and facets."""
         actor = current_actor()
         result = service.search(actor, args)
-        current_app.extensions["search"].note(actor.user_id, args["query"],
-                                              result["paging"]["total"])
+        service.log_search(actor.user_id, args["query"], result["paging"]["total"])
         # Answered as built: the items' keys (`@search.score`...) are the contract's own.
         return jsonify(result)
 
@@ -78,7 +77,7 @@ class SavedSearchById(MethodView):
         db.session.commit()
         return saved.present(changed)
 
-    @blp.require_permission("search/destroy")
+    @blp.require_permission("search/delete")
     @blp.response(204)
     def delete(self, saved_id):
         """Delete one of my saved searches."""

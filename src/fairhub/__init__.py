@@ -47,13 +47,14 @@ from fairhub.errors import (  # noqa: E402
 from fairhub.events import Event, emit  # noqa: E402
 from fairhub.hookspecs import hookimpl, hookspec  # noqa: E402
 from fairhub.identity.models import Group, GroupMember, Role, User  # noqa: E402
-from fairhub.identity.roles import permissions_of  # noqa: E402
+from fairhub.identity.service.roles import permissions_of  # noqa: E402
 from fairhub.inputs import parse_json, unstorable  # noqa: E402
 from fairhub.jobs import Job, crontab, enqueue  # noqa: E402
 from fairhub.permissions import Permission  # noqa: E402
 from fairhub.plugins import call_each  # noqa: E402
 from fairhub.terminal import echo_table, progress  # noqa: E402
 from fairhub.transactions import after_commit, before_commit  # noqa: E402
+from fairhub.writebehind import WriteBehind  # noqa: E402
 
 __all__ = [
     "Actor", "after_commit", "ANONYMOUS", "ApiError", "at_dispose", "BadRequest",
@@ -65,5 +66,5 @@ __all__ = [
     "PreconditionFailed", "PreDumpedSchema", "progress", "read_connection", "Role", "Setting",
     "Timestamp", "timestamp", "to_json",
     "TooManyRequests", "Unauthorized", "unstorable", "User", "UTCDateTime", "utcnow",
-    "ValidationError",
+    "ValidationError", "WriteBehind",
 ]

@@ -5,20 +5,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fairhub import health
 from fairhub.hookspecs import hookimpl
-from fairhub.identity import (
-    audit,
-    authn,
-    passwords,
-    tokens,
-    views_audit,
-    views_auth,
-    views_groups,
-    views_roles,
-    views_tokens,
-    views_users,
-)
+from fairhub.identity import authn, views
 from fairhub.identity.cli import COMMANDS
-from fairhub.identity.roles import ADMIN, ASSIGNABLE_DEFAULTS, DATA_MANAGER
+from fairhub.identity.service import audit, passwords, tokens
+from fairhub.identity.service.roles import ADMIN, ASSIGNABLE_DEFAULTS, DATA_MANAGER
 from fairhub.permissions import Permission
 from fairhub.plugins import PluginError
 
@@ -53,7 +43,7 @@ def fairhub_init_app(app):
     authn.install(app)
     passwords.install(app)
     tokens.install_check_cache(app)
-    tokens.install_usage_buffer(app)
+    tokens.install_usage(app)
 
 
 @hookimpl(trylast=True)
@@ -63,11 +53,7 @@ def fairhub_permissions():
 
 @hookimpl(trylast=True)
 def fairhub_blueprints():
-    return [
-        health.blp, views_auth.blp, views_users.blp, views_users.me_blp, views_groups.blp,
-        views_roles.blp, views_roles.permissions_blp, views_tokens.blp, views_tokens.admin_blp,
-        views_audit.blp,
-    ]
+    return [health.blp, *views.BLUEPRINTS]
 
 
 @hookimpl(trylast=True)

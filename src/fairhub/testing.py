@@ -226,7 +226,7 @@ def make_user(app):
     Users are approved unless ``approved=False`` is given. Returns the user's uuid.
     """
     from fairhub import db
-    from fairhub.identity import users
+    from fairhub.identity.service import users
 
     def factory(role: str = "standard", email: str | None = None, **fields) -> str:
         data = {"email": email or f"{role}-{uuid.uuid4().hex[:8]}@example.org", "role": role,
@@ -248,7 +248,7 @@ def make_token(app):
     from datetime import timedelta
 
     from fairhub import db, utcnow
-    from fairhub.identity import tokens, users
+    from fairhub.identity.service import tokens, users
 
     def factory(user_uuid: str, role: str | None = None, **options) -> str:
         with app.app_context():

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event, select
 
 from fairhub import db
-from fairhub.identity import passwords, roles, sessions, tokens, users
 from fairhub.identity.models import LoginThrottle
+from fairhub.identity.service import passwords, roles, sessions, tokens, users
 from fairhub.testing import assert_error, bearer
 
 from test_users_groups_roles import login, session_headers

@@ -72,7 +72,7 @@ def test_a_session_follows_its_users_role_edits_at_once(client, worker, make_use
 
 def test_me_answers_exactly_what_its_schema_dumps(app, client, make_user, make_token):
     from fairhub.identity.schemas import MeSchema
-    from fairhub.identity.views_users import me_view
+    from fairhub.identity.views.users import me_view
 
     headers = bearer(make_token(make_user("data-manager", first_name="Mia")))
     with app.test_request_context("/api/user", headers=headers):

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from fairhub import Blueprint, Conflict, Event, Permission, __version__, db, emit, hookimpl
 from fairhub.identity.models import AuthSession, LoginThrottle, User
-from fairhub.identity.passwords import hash_password
+from fairhub.identity.service.passwords import hash_password
 from fairhub.testing import assert_error, bearer
 
 SAMPLE = "sample_plugin.plugin"

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from fairhub import utcnow
-from fairhub.identity import tokens
 from fairhub.identity.models import ApiToken
+from fairhub.identity.service import tokens
 from fairhub.testing import assert_error
 
 from test_tokens import call_me, grant, person, update_row
@@ -61,7 +61,7 @@ def test_the_secret_and_the_clients_address_are_checked_every_time(app, client, 
 
 
 def test_failed_checks_and_single_use_tokens_are_never_remembered(app, client, manager):
-    checks = app.extensions[tokens.CHECKS_EXTENSION].checked
+    checks = app.extensions[tokens.CHECKS_EXTENSION]
     single = grant(app, manager, single_use=True)
     assert call_me(client, single.secret).status_code == 200
     assert_error(call_me(client, single.secret), 401, message="already been used")

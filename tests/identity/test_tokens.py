@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from fairhub import db
-from fairhub.identity import tokens, users
 from fairhub.identity.models import ApiToken, Role, User
+from fairhub.identity.service import tokens, users
 from fairhub.testing import assert_error, bearer
 
 MISSING = object()

@@ -57,7 +57,7 @@ def seed_user(app, role: str, **fields) -> SimpleNamespace:
     Give ``password=PASSWORD`` only to users who log in: hashing is deliberately slow.
     """
     from fairhub import db, utcnow
-    from fairhub.identity import tokens, users
+    from fairhub.identity.service import tokens, users
 
     email = fields.pop("email", f"{role}-{uuid_module.uuid4().hex[:8]}@example.org")
     with app.app_context():
@@ -119,7 +119,7 @@ def all_permissions(client, headers) -> list[str]:
 
 
 def password_hash(app, uuid: str) -> str | None:
-    from fairhub.identity import users
+    from fairhub.identity.service import users
 
     with app.app_context():
         return users.get_user(uuid).password_hash

@@ -7,7 +7,6 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
-from fairhub.db import UTCDateTime
 
 
 revision = 'datasets_0001'
@@ -32,8 +31,8 @@ def upgrade():
     sa.Column('workflow_key', sa.String(length=64), nullable=True),
     sa.Column('catalogue', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('document', sa.Text(), nullable=True),
     sa.CheckConstraint("visibility IN ('private', 'internal', 'public')", name=op.f('ck_datasets_visibility')),
@@ -51,7 +50,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('group_id', sa.Integer(), nullable=True),
     sa.Column('level', sa.String(length=16), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("level IN ('owner', 'manager', 'reviewer', 'editor', 'viewer')", name=op.f('ck_dataset_grants_level')),
     sa.CheckConstraint('(user_id IS NULL) <> (group_id IS NULL)', name=op.f('ck_dataset_grants_one_grantee')),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_dataset_grants_dataset_id_datasets'), ondelete='CASCADE'),
@@ -74,8 +73,8 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('lookups', sa.JSON(), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_dictionaries_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dictionaries')),
     sa.UniqueConstraint('code', name=op.f('uq_dictionaries_code')),

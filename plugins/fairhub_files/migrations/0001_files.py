@@ -7,7 +7,6 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
-from fairhub.db import UTCDateTime
 
 
 revision = 'files_0001'
@@ -37,11 +36,11 @@ def upgrade():
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('writer', sa.String(length=32), nullable=True),
-    sa.Column('writing_until', UTCDateTime(), nullable=True),
-    sa.Column('expires_at', UTCDateTime(), nullable=True),
-    sa.Column('completed_at', UTCDateTime(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('writing_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_files_created_by_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_files_dataset_id_datasets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['dictionary_id'], ['dictionaries.id'], name=op.f('fk_files_dictionary_id_dictionaries'), ondelete='CASCADE'),

@@ -8,7 +8,6 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
-from fairhub.db import UTCDateTime
 
 
 revision = 'requests_0001'
@@ -27,8 +26,8 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('sent_at', UTCDateTime(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_outbox')),
     sqlite_autoincrement=True
     )
@@ -45,7 +44,7 @@ def upgrade():
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('form', sa.JSON(), nullable=False),
     sa.Column('updated_by', sa.Integer(), nullable=True),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['updated_by'], ['users.id'], name=op.f('fk_workflow_forms_updated_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_workflow_forms'))
     )
@@ -62,11 +61,11 @@ def upgrade():
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('rights_accepted', sa.Text(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('submitted_at', UTCDateTime(), nullable=True),
-    sa.Column('decided_at', UTCDateTime(), nullable=True),
-    sa.Column('archived_at', UTCDateTime(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_access_requests_dataset_id_datasets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['requester_id'], ['users.id'], name=op.f('fk_access_requests_requester_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_requests')),
@@ -85,11 +84,11 @@ def upgrade():
     sa.Column('dataset_id', sa.Integer(), nullable=False),
     sa.Column('dictionary_id', sa.Integer(), nullable=False),
     sa.Column('granted_by', sa.Integer(), nullable=True),
-    sa.Column('expires_at', UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', UTCDateTime(), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_by', sa.Integer(), nullable=True),
     sa.Column('revoke_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_access_grants_dataset_id_datasets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['dictionary_id'], ['dictionaries.id'], name=op.f('fk_access_grants_dictionary_id_dictionaries'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['granted_by'], ['users.id'], name=op.f('fk_access_grants_granted_by_users'), ondelete='SET NULL'),
@@ -108,7 +107,7 @@ def upgrade():
     sa.Column('request_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_access_request_comments_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'], name=op.f('fk_access_request_comments_request_id_access_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_request_comments'))
@@ -131,7 +130,7 @@ def upgrade():
     sa.Column('to_status', sa.String(length=16), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_access_request_history_actor_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'], name=op.f('fk_access_request_history_request_id_access_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_request_history'))

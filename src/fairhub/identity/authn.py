@@ -8,8 +8,8 @@ from flask import Flask, current_app, g, request
 from fairhub.api import IGNORES_CREDENTIALS_ATTR, PERMISSIONS_ATTR, PUBLIC_ATTR
 from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.errors import Forbidden, Unauthorized
-from fairhub.identity import sessions, tokens
-from fairhub.identity.roles import GUEST, managed_permissions, permissions_of
+from fairhub.identity.service import sessions, tokens
+from fairhub.identity.service.roles import GUEST, managed_permissions, permissions_of
 
 
 def actor_for(user_id: int, profile: dict, via: str, permissions: frozenset[str],

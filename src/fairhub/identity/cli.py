@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from fairhub.auth import Actor
 from fairhub.db import db, utcnow
-from fairhub.identity import tokens, users
 from fairhub.identity.models import User
-from fairhub.identity.passwords import MIN_LENGTH, policy_problem
-from fairhub.identity.roles import DATA_STEWARD
+from fairhub.identity.service import tokens, users
+from fairhub.identity.service.passwords import MIN_LENGTH, policy_problem
+from fairhub.identity.service.roles import DATA_STEWARD
 from fairhub.terminal import echo_table
 
 # The services' errors (ApiError) reach the person as `Error: <sentence>`: see fairhub.cli.

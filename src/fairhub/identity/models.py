@@ -72,7 +72,7 @@ class Group(Timestamped, db.Model):
 
 
 class Role(Timestamped, db.Model):
-    """A custom role; the managed roles live in code (see fairhub.identity.roles)."""
+    """A custom role; the managed roles live in code (see fairhub.identity.service.roles)."""
 
     __tablename__ = "roles"
 

@@ -7,8 +7,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from fairhub.api import JsonBoolean, PageArgsSchema, Timestamp, id_field
-from fairhub.identity.passwords import MAX_LENGTH, MIN_LENGTH
-from fairhub.identity.tokens import STATUSES
+from fairhub.identity.service.passwords import MAX_LENGTH, MIN_LENGTH
+from fairhub.identity.service.tokens import STATUSES
 
 
 class FullMatch(validate.Regexp):

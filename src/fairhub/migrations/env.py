@@ -11,9 +11,10 @@ db = current_app.extensions["migrate"].db
 
 
 def render_item(kind, obj, autogen_context):
-    """Write fairhub's own column types by their import name in new revisions."""
+    """Write fairhub's own column types in new revisions as the plain types they store, so a
+    revision imports nothing of fairhub: it stays as it was written whatever the code does."""
     if kind == "type" and isinstance(obj, UTCDateTime):
-        return "UTCDateTime()"
+        return "sa.DateTime(timezone=True)"
     return False
 
 

@@ -6,8 +6,6 @@ Create Date: ${create_date}
 """
 import sqlalchemy as sa
 from alembic import op
-
-from fairhub.db import UTCDateTime  # noqa: F401
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -192,7 +192,7 @@ def test_the_service_checks_filters_itself(app, make_user):
     from fairhub_search import saved
 
     from fairhub import Actor, ValidationError
-    from fairhub.identity import users
+    from fairhub.identity.service import users
 
     uuid = make_user()
     with app.test_request_context():
@@ -224,3 +224,29 @@ def _user_id(app, client) -> int:
     uuid = client.get("/api/user").get_json()["uuid"]
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.uuid == uuid))
+
+
+def test_a_custom_role_stored_before_the_rename_still_deletes_saved_searches(fairhub_cli,
+                                                                             make_app):
+    """The permission was `search/destroy` until revision search_0003, which renames it in
+    every stored role."""
+    from sqlalchemy import text
+
+    result = fairhub_cli("db", "downgrade", "search_0002")
+    assert result.exit_code == 0, result.output
+    app = make_app(create_tables=False)
+    with app.app_context():
+        db.session.execute(text(
+            "INSERT INTO roles (code, name, based_on, permissions, created_at, updated_at) "
+            "VALUES ('curator', 'Curator', 'observer', :permissions, :now, :now)"),
+            {"permissions": '["datasets/read", "search/create", "search/destroy", '
+                            '"search/read"]', "now": "2026-01-01 00:00:00+00:00"})
+        db.session.commit()
+    result = fairhub_cli("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    curator = signed_in(app, "curator")
+    created = save(curator)
+    assert curator.delete(f"{SAVED}/{created['id']}").status_code == 204
+    admin = signed_in(app, "admin")
+    assert admin.get("/api/roles/curator").get_json()["permissions"] == [
+        "datasets/read", "search/create", "search/delete", "search/read"]

@@ -7,8 +7,6 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from fairhub.db import UTCDateTime
-
 revision = "notes_0001"
 down_revision = None
 branch_labels = ("notes",)
@@ -21,7 +19,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("text", sa.String(length=2000), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sample_notes")),
         sa.UniqueConstraint("code", name=op.f("uq_sample_notes_code")),
     )

@@ -7,7 +7,6 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from fairhub.db import UTCDateTime
 
 
 revision = 'core_0002'
@@ -28,7 +27,7 @@ def upgrade():
     sa.Column('target_code', sa.String(length=255), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
     sa.Column('ip', sa.String(length=45), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
@@ -42,16 +41,16 @@ def upgrade():
     sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_groups')),
     sa.UniqueConstraint('code', name=op.f('uq_groups_code'))
     )
     op.create_table('login_throttles',
     sa.Column('key', sa.String(length=300), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('window_start', UTCDateTime(), nullable=False),
-    sa.Column('locked_until', UTCDateTime(), nullable=True),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttles'))
     )
     op.create_table('roles',
@@ -61,8 +60,8 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('based_on', sa.String(length=64), nullable=False),
     sa.Column('permissions', sa.JSON(), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_roles')),
     sa.UniqueConstraint('code', name=op.f('uq_roles_code'))
     )
@@ -78,8 +77,8 @@ def upgrade():
     sa.Column('archived_reason', sa.Text(), nullable=True),
     sa.Column('searchable', sa.Boolean(), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('updated_at', UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('uuid', name=op.f('uq_users_uuid'))
@@ -95,15 +94,15 @@ def upgrade():
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('role', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('valid_to', UTCDateTime(), nullable=False),
+    sa.Column('valid_to', sa.DateTime(timezone=True), nullable=False),
     sa.Column('allowed_ips', sa.JSON(), nullable=False),
     sa.Column('single_use', sa.Boolean(), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('deactivated_at', UTCDateTime(), nullable=True),
-    sa.Column('expired_at', UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', UTCDateTime(), nullable=True),
-    sa.Column('used_at', UTCDateTime(), nullable=True),
-    sa.Column('last_used_at', UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deactivated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_used_ip', sa.String(length=45), nullable=True),
     sa.Column('use_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_api_tokens_owner_id_users'), ondelete='CASCADE'),
@@ -118,9 +117,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('expires_at', UTCDateTime(), nullable=False),
-    sa.Column('revoked_at', UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ip', sa.String(length=45), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_auth_sessions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_sessions')),

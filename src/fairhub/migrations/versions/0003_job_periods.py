@@ -7,8 +7,6 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from fairhub.db import UTCDateTime
-
 
 revision = 'core_0003'
 down_revision = 'core_0002'
@@ -19,7 +17,7 @@ depends_on = None
 def upgrade():
     op.create_table('job_periods',
     sa.Column('name', sa.String(length=255), nullable=False),
-    sa.Column('period', UTCDateTime(), nullable=False),
+    sa.Column('period', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_job_periods'))
     )
 

@@ -6,9 +6,6 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, json_response, list_schema, paginate
 from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
-from fairhub.errors import Forbidden, NotFound, ValidationError
-from fairhub.events import Event, emit
-from fairhub.identity import passwords, sessions, users
 from fairhub.identity.schemas import (
     ArchiveSchema,
     MeSchema,
@@ -19,6 +16,7 @@ from fairhub.identity.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from fairhub.identity.service import users
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users.")
 me_blp = Blueprint("user", __name__, url_prefix="/api/user", description="The signed-in user.")
@@ -34,7 +32,7 @@ class Users(MethodView):
 
         Callers who may not change users (data managers) see only searchable, active users.
         """
-        query = users.search_users(args, searchable_only=not current_actor().can("users/update"))
+        query = users.search_users(args, current_actor())
         return paginate(query, args["page"], args["page_size"])
 
     @blp.require_permission("users/create")
@@ -53,10 +51,7 @@ class UserByUuid(MethodView):
     @blp.response(200, UserSchema)
     def get(self, uuid):
         """Read a user (data managers: only searchable, active users)."""
-        user = users.get_user(uuid)
-        if not current_actor().can("users/update") and (not user.searchable or user.archived):
-            raise NotFound(f"User {uuid!r} does not exist.")
-        return user
+        return users.read_user(current_actor(), uuid)
 
     @blp.require_permission("users/update")
     @blp.arguments(UserUpdateSchema)
@@ -142,15 +137,6 @@ class MyPassword(MethodView):
         Only in a session from logging in, not with an API token. Wrong current passwords
         count as failed logins; my other sessions end.
         """
-        passwords.check_policy(data["new_password"], "new_password")  # before any guess counts
-        actor = current_actor()
-        if actor.session_id is None:
-            raise Forbidden("Changing your password needs a session from logging in, "
-                            "not an API token.")
-        user = actor.user
-        if not sessions.check_password(user, user.email, data["current_password"], client_ip()):
-            raise ValidationError("The current password is wrong.",
-                                  details={"json": {"current_password": ["Wrong password."]}})
-        users.set_password(user, data["new_password"], actor)
-        emit(Event("user", "password_change", target={"type": "user", "code": user.uuid}))
+        users.change_my_password(current_actor(), data["current_password"],
+                                 data["new_password"], client_ip())
         db.session.commit()

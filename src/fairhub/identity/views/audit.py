@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from fairhub.api import Blueprint, list_schema, paginate
-from fairhub.identity.audit import audit_query
 from fairhub.identity.schemas import AuditEventSchema, AuditQuerySchema
+from fairhub.identity.service.audit import audit_query
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="The audit log.")
 

@@ -6,13 +6,13 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, PageArgsSchema, list_schema, paginate
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity import tokens
 from fairhub.identity.schemas import (
     TokenCreatedSchema,
     TokenCreateSchema,
     TokenQuerySchema,
     TokenSchema,
 )
+from fairhub.identity.service import tokens
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/tokens", description="My API tokens.")
 admin_blp = Blueprint("admin-tokens", __name__, url_prefix="/api/admin/tokens",

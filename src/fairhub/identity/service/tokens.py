@@ -1,18 +1,18 @@
 """Long-life API tokens: issue, check on every use, list, revoke and administer."""
 from __future__ import annotations
 
-import atexit
 import hashlib
 import hmac
 import ipaddress
+import logging
 import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cachetools import TTLCache
 from flask import current_app
 from sqlalchemy import Select, bindparam, or_, select, update
 
@@ -20,10 +20,13 @@ from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import db, flush_unique, like_pattern, utcnow
 from fairhub.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.audit import record_now
-from fairhub.identity.groups import groups_in, with_groups
 from fairhub.identity.models import ApiToken, Role, User, token_status
-from fairhub.identity.roles import grantable_roles, role_exists, role_permissions
+from fairhub.identity.service.audit import record_now
+from fairhub.identity.service.groups import groups_in, with_groups
+from fairhub.identity.service.roles import grantable_roles, role_exists, role_permissions
+from fairhub.writebehind import WriteBehind
+
+log = logging.getLogger("fairhub.tokens")
 
 SECRET_PREFIX = "fh_"
 KEY_LENGTH = 16
@@ -150,7 +153,7 @@ def _lookup() -> Select:
 _CHECKED = ("id", "secret_hash", "owner_id", "role", "valid_to", "allowed_ips", "single_use",
             "deactivated_at", "expired_at", "revoked_at", "used_at")
 _OWNER = {f"owner_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = _lookup()
+_LOOKUP = _lookup()  # built once: SQLAlchemy compiles it once per dialect and caches that
 
 
 def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
@@ -159,16 +162,15 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
 
     The check is one indexed read and a constant-time compare of SHA-256 digests; the read
     of a reusable token that passed is remembered for ``TOKENS_CACHE_SECONDS`` (see
-    :class:`CheckCache`), while the compare and every check against the time and the
-    client's address are made at every request. The use of
-    a reusable token is recorded (see :class:`UsageBuffer`); a single-use token is only used
+    :func:`install_check_cache`), while the compare and every check against the time and
+    the client's address are made at every request. The use of a reusable token is
+    recorded (see :func:`install_usage`); a single-use token is only used
     up by :func:`consume`, once its request has passed the permission check. The token row
     also carries ``owner_role_permissions`` and ``role_permissions``, what the owner's and
-    the token's custom roles store (see :func:`~fairhub.identity.roles.permissions_of`).
+    the token's custom roles store (see :func:`~fairhub.identity.service.roles.permissions_of`).
     """
     key = secret[len(SECRET_PREFIX):len(SECRET_PREFIX) + KEY_LENGTH]
-    checks = current_app.extensions[CHECKS_EXTENSION]
-    rows = remembered = checks.get(key)
+    rows = remembered = _remembered(key)
     if rows is None:
         rows = db.session.execute(_LOOKUP, {"key": key}).all() if _KEY.fullmatch(key) else []
     token = rows[0] if rows else None
@@ -182,9 +184,10 @@ def authenticate_token(secret: str, ip: str) -> tuple[Any, dict]:
     if problem:
         _reject(token, owner, problem, ip)
     if not token.single_use:
-        current_app.extensions[USAGE_EXTENSION].note(token.id, now, ip)
+        current_app.extensions[USAGE_EXTENSION].keep(
+            {"token_id": token.id, "uses": 1, "last_at": now, "last_ip": ip}, key=token.id)
         if remembered is None:
-            checks.put(key, rows)
+            _remember(key, rows)
     return token, owner
 
 
@@ -204,93 +207,74 @@ def consume(token, owner: dict, ip: str) -> None:
                ip=ip)
 
 
-@dataclass
-class _Usage:
-    count: int = 0
-    last_at: datetime | None = None
-    last_ip: str | None = None
-    flushed_at: float = float("-inf")
+# Recording uses and remembering checks
 
 
-class UsageBuffer:
-    """Counts token uses in a worker and writes them at most every ``interval`` seconds.
-
-    Writing on every request would make each authenticated call a database write; the buffer
-    keeps token checks read-only and loses at most ``interval`` seconds of counts if a worker
-    dies. One per app, in ``app.extensions``.
-    """
-
-    def __init__(self, app, interval: float) -> None:
-        self.app, self.interval = app, interval
-        self.pending: dict[int, _Usage] = {}
-        self.lock = threading.Lock()
-
-    def note(self, token_id: int, now: datetime, ip: str) -> None:
-        with self.lock:
-            usage = self.pending.setdefault(token_id, _Usage())
-            usage.count, usage.last_at, usage.last_ip = usage.count + 1, now, ip
-            if time.monotonic() - usage.flushed_at < self.interval:
-                return
-            due = {token_id: _Usage(usage.count, usage.last_at, usage.last_ip)}
-            usage.count, usage.flushed_at = 0, time.monotonic()
-        self._write(due)
-
-    def flush(self) -> None:
-        """Write every count still buffered (at worker exit, and in tests)."""
-        with self.lock:
-            due = {tid: _Usage(u.count, u.last_at, u.last_ip)
-                   for tid, u in self.pending.items() if u.count}
-            for usage in self.pending.values():
-                usage.count = 0
-        if due:
-            with self.app.app_context():
-                self._write(due)
-
-    def _write(self, due: dict[int, _Usage]) -> None:
-        with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Bookkeeping may lose its last instants in a crash; it need not wait for disk.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            for token_id, usage in due.items():
-                connection.execute(
-                    update(ApiToken).where(ApiToken.id == token_id).values(
-                        use_count=ApiToken.use_count + usage.count,
-                        last_used_at=usage.last_at, last_used_ip=usage.last_ip)
-                )
+def _write_uses(connection, uses: list[dict]) -> None:
+    if connection.dialect.name == "postgresql":
+        # Bookkeeping may lose its last instants in a crash; it need not wait for disk.
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    connection.execute(_USES, uses)
 
 
-class CheckCache:
-    """What checking a reusable API token read (the token, its owner's profile and groups,
-    their roles' permissions), remembered by a worker for ``seconds`` after a check passed.
+_USES = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(
+    use_count=ApiToken.use_count + bindparam("uses"),
+    last_used_at=bindparam("last_at", type_=ApiToken.last_used_at.type),
+    last_used_ip=bindparam("last_ip"))
+
+
+def _add_uses(waiting: dict, new: dict) -> dict:
+    return {**new, "uses": waiting["uses"] + new["uses"]}
+
+
+USAGE_EXTENSION = "fairhub.token_usage"
+# Tokens whose uses one worker keeps while they cannot be written; beyond, uses are dropped.
+USAGE_MAX_PENDING = 10_000
+
+
+def install_usage(app) -> None:
+    """Count reusable tokens' uses in each worker and write them together, at most every
+    ``TOKENS_USAGE_FLUSH_SECONDS`` (see :class:`fairhub.writebehind.WriteBehind`).
+
+    Writing on every request would make each authenticated call a database write; so token
+    checks stay reads, and a worker loses only the counts of its last seconds if it is killed
+    outright."""
+    app.extensions[USAGE_EXTENSION] = WriteBehind(
+        app, _write_uses, interval=app.config["TOKENS_USAGE_FLUSH_SECONDS"],
+        limit=USAGE_MAX_PENDING, items="tokens' use counts", place="the api_tokens table",
+        combine=_add_uses, log=log)
+
+
+CHECKS_EXTENSION = "fairhub.token_checks"
+CHECKS_LIMIT = 10_000  # tokens remembered at most; beyond, the least recently used go
+_CHECKS_LOCK = threading.Lock()  # a TTLCache is not safe across threads
+
+
+def install_check_cache(app) -> None:
+    """Remember what checking a reusable API token read (the token, its owner's profile and
+    groups, their roles' permissions) for ``TOKENS_CACHE_SECONDS`` after a check passed.
 
     A script calling the API many times a second then costs one read a second per worker
     instead of one per call (about a third of a dataset read on PostgreSQL). The price: a
     change made through another worker (the token revoked or deactivated, its owner archived,
-    a role or group edited) counts in this worker only once its copy is ``seconds`` old. The
-    worker that made the change forgets every check at once (:func:`forget_checks`). Failed
-    checks and single-use tokens are never remembered. One per app, in ``app.extensions``.
-    """
+    a role or group edited) counts in this worker only once its copy is that old. The worker
+    that made the change forgets every check at once (:func:`forget_checks`). Failed checks
+    and single-use tokens are never remembered."""
+    # The clock is looked up at each call, so that tests can move it.
+    app.extensions[CHECKS_EXTENSION] = TTLCache(
+        CHECKS_LIMIT, float(app.config["TOKENS_CACHE_SECONDS"]), timer=lambda: time.monotonic())
 
-    LIMIT = 10_000  # tokens remembered at most; beyond, the worker starts afresh
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.checked: dict[str, tuple[float, list]] = {}
+def _remembered(key: str) -> list | None:
+    with _CHECKS_LOCK:
+        return current_app.extensions[CHECKS_EXTENSION].get(key)
 
-    def get(self, key: str) -> list | None:
-        remembered = self.checked.get(key)
-        if remembered is None or time.monotonic() - remembered[0] >= self.seconds:
-            return None
-        return remembered[1]
 
-    def put(self, key: str, rows: list) -> None:
-        if self.seconds > 0:
-            if len(self.checked) >= self.LIMIT:
-                self.checked.clear()
-            self.checked[key] = (time.monotonic(), rows)
-
-    def clear(self) -> None:
-        self.checked.clear()
+def _remember(key: str, rows: list) -> None:
+    checks = current_app.extensions[CHECKS_EXTENSION]
+    if checks.ttl > 0:
+        with _CHECKS_LOCK:
+            checks[key] = rows
 
 
 # Events after which this worker's remembered checks may be out of date.
@@ -299,24 +283,10 @@ _CHANGES_CHECKS = frozenset({"token", "user", "role", "group"})
 
 def forget_checks(event: Event) -> None:
     """Forget every remembered token check if ``event`` may have changed one (see
-    :class:`CheckCache`); a token's own use and rejections change nothing checked."""
+    :func:`install_check_cache`); a token's own use and rejections change nothing checked."""
     if event.type in _CHANGES_CHECKS and event.action not in ("use", "reject"):
-        current_app.extensions[CHECKS_EXTENSION].clear()
-
-
-USAGE_EXTENSION = "fairhub.token_usage"
-CHECKS_EXTENSION = "fairhub.token_checks"
-
-
-def install_check_cache(app) -> None:
-    app.extensions[CHECKS_EXTENSION] = CheckCache(float(app.config["TOKENS_CACHE_SECONDS"]))
-
-
-def install_usage_buffer(app) -> None:
-    buffer = UsageBuffer(app, float(app.config["TOKENS_USAGE_FLUSH_SECONDS"]))
-    app.extensions[USAGE_EXTENSION] = buffer
-    if not app.testing:
-        atexit.register(buffer.flush)
+        with _CHECKS_LOCK:
+            current_app.extensions[CHECKS_EXTENSION].clear()
 
 
 def my_tokens(actor: Actor) -> Select:

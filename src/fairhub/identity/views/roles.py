@@ -1,13 +1,11 @@
 """Routes for roles (``/api/roles``) and permissions (``/api/permissions``)."""
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 
 from fairhub.api import Blueprint, PageArgsSchema, list_schema, page_of
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity import roles
 from fairhub.identity.schemas import (
     PermissionSchema,
     RoleCreateSchema,
@@ -16,6 +14,7 @@ from fairhub.identity.schemas import (
     UserSchema,
     UsersSchema,
 )
+from fairhub.identity.service import roles
 
 blp = Blueprint("roles", __name__, url_prefix="/api/roles", description="Roles.")
 permissions_blp = Blueprint("permissions", __name__, url_prefix="/api/permissions",
@@ -86,10 +85,4 @@ class Permissions(MethodView):
     @permissions_blp.response(200, list_schema(PermissionSchema))
     def get(self, args):
         """List every permission the core and the enabled plugins declare."""
-        host = current_app.extensions["fairhub"]
-        items = [
-            {"name": p.name, "description": p.description, "default_roles": p.default_roles,
-             "plugin": host.permission_owners[p.name]}
-            for p in sorted(host.permissions.values(), key=lambda p: p.name)
-        ]
-        return page_of(items, args["page"], args["page_size"])
+        return page_of(roles.declared_permissions(), args["page"], args["page_size"])

@@ -15,12 +15,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fairhub.auth import PROFILE_COLUMNS, Actor
 from fairhub.db import UTCDateTime, db, utcnow
-from fairhub.errors import TooManyRequests, Unauthorized
+from fairhub.errors import BadRequest, TooManyRequests, Unauthorized
 from fairhub.events import Event, emit
-from fairhub.identity.audit import record_now
-from fairhub.identity.groups import groups_in, with_groups
-from fairhub.identity.models import AuthSession, LoginThrottle, Role, User
-from fairhub.identity.passwords import verify_password
+from fairhub.identity.models import ApiToken, AuthSession, LoginThrottle, Role, User
+from fairhub.identity.service.audit import record_now
+from fairhub.identity.service.groups import groups_in, with_groups
+from fairhub.identity.service.passwords import verify_password
 
 SALT = "fairhub.session"
 _INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -48,15 +48,16 @@ def start_session(user: User, ip: str | None) -> dict:
 
 
 # One indexed lookup: the session, its user's profile and groups, and what the user's role
-# stores if it is a custom role (see fairhub.identity.roles.permissions_of).
+# stores if it is a custom role (see fairhub.identity.service.roles.permissions_of). Built once:
+# SQLAlchemy compiles it once per dialect and keeps it in its statement cache.
 _USER = {f"user_{name}": name for name in PROFILE_COLUMNS}
-_LOOKUP = (with_groups(
+_LOOKUP = with_groups(
     select(AuthSession.__table__,
            *(User.__table__.c[name].label(label) for label, name in _USER.items()),
            Role.__table__.c.permissions.label("user_role_permissions"))
     .join(User.__table__, User.id == AuthSession.user_id)
     .outerjoin(Role.__table__, Role.__table__.c.code == User.__table__.c.role)
-    .where(AuthSession.key == bindparam("key")), User.__table__.c.id))
+    .where(AuthSession.key == bindparam("key")), User.__table__.c.id)
 
 
 def authenticate_session(token: str) -> tuple[Any, dict]:
@@ -82,7 +83,8 @@ def authenticate_session(token: str) -> tuple[Any, dict]:
 
 
 def login(email: str, password: str, ip: str | None) -> dict:
-    """Check a password, throttling repeated failures per email and per address."""
+    """Check a password, throttling repeated failures per email and per address, and open a
+    session (the caller commits it)."""
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
     if not check_password(user, email, password, ip):
@@ -99,7 +101,6 @@ def login(email: str, password: str, ip: str | None) -> dict:
     response = start_session(user, ip)
     emit(Event("auth", "login", actor=Actor.of(user, via="session"),
                target={"type": "user", "code": user.uuid}))
-    db.session.commit()
     return response
 
 
@@ -194,15 +195,33 @@ def revoke_sessions(user: User, keep: int | None = None) -> None:
     db.session.execute(query.values(revoked_at=utcnow()))
 
 
-def refresh(session: AuthSession) -> dict:
-    """Swap a live session for a new one with a fresh lifetime."""
+def session_of(actor: Actor) -> AuthSession:
+    """The session ``actor`` signed in with; 400 for a request signed in with an API token."""
+    if actor.session_id is None:
+        raise BadRequest("This request is signed in with an API token, not a session.")
+    return db.session.get(AuthSession, actor.session_id)
+
+
+def refresh(actor: Actor) -> dict:
+    """Swap the actor's live session for a new one with a fresh lifetime."""
+    session = session_of(actor)
     session.revoked_at = utcnow()
-    response = start_session(session.user, session.ip)
-    db.session.commit()
-    return response
+    return start_session(session.user, session.ip)
 
 
-def logout(session: AuthSession) -> None:
+def logout(actor: Actor) -> None:
+    """End the actor's session: its token stops working."""
+    session = session_of(actor)
     session.revoked_at = utcnow()
     emit(Event("auth", "logout", target={"type": "user", "code": session.user.uuid}))
-    db.session.commit()
+
+
+def credential_expiry(actor: Actor) -> datetime | None:
+    """When the credential of ``actor``'s request stops working: its session's end, or its
+    API token's ``valid_to`` (or the time it was expired)."""
+    if actor.session_id is not None:
+        return db.session.get(AuthSession, actor.session_id).expires_at
+    if actor.token_id is not None:
+        token = db.session.get(ApiToken, actor.token_id)
+        return min(filter(None, (token.valid_to, token.expired_at)))
+    return None

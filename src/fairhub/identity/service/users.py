@@ -8,10 +8,10 @@ from fairhub.auth import Actor
 from fairhub.db import db, flush_unique, like_pattern
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity import sessions, tokens
 from fairhub.identity.models import Group, GroupMember, User
-from fairhub.identity.passwords import check_policy, hash_password
-from fairhub.identity.roles import check_can_grant, check_role_assignable
+from fairhub.identity.service import sessions, tokens
+from fairhub.identity.service.passwords import check_policy, hash_password
+from fairhub.identity.service.roles import check_can_grant, check_role_assignable
 
 
 def _target(user: User) -> dict:
@@ -26,6 +26,20 @@ def _is_user(actor: Actor | None) -> bool:
 def get_user(uuid: str) -> User:
     user = db.session.scalar(select(User).where(User.uuid == uuid))
     if user is None:
+        raise NotFound(f"User {uuid!r} does not exist.")
+    return user
+
+
+def _sees_only_findable(actor: Actor | None) -> bool:
+    """Whether ``actor`` sees only searchable, active users: a signed-in caller who may not
+    change users (a data manager)."""
+    return _is_user(actor) and not actor.can("users/update")
+
+
+def read_user(actor: Actor | None, uuid: str) -> User:
+    """User ``uuid`` as ``actor`` may see them (see :func:`search_users`); 404 otherwise."""
+    user = get_user(uuid)
+    if _sees_only_findable(actor) and (not user.searchable or user.archived):
         raise NotFound(f"User {uuid!r} does not exist.")
     return user
 
@@ -64,8 +78,9 @@ def _conflict(email: str) -> str:
     return f"A user with email {email!r} already exists."
 
 
-def search_users(filters: dict, searchable_only: bool = False) -> Select:
-    """Users matching ``q`` (name or email), role, approved and archived, by email."""
+def search_users(filters: dict, actor: Actor | None = None) -> Select:
+    """Users matching ``q`` (name or email), role, approved and archived, by email; only
+    searchable, active ones for an actor who may not change users."""
     query = select(User).order_by(User.email)
     if filters.get("q"):
         pattern = like_pattern(filters["q"].strip())
@@ -75,7 +90,7 @@ def search_users(filters: dict, searchable_only: bool = False) -> Select:
     for key in ("role", "approved", "archived"):
         if filters.get(key) is not None:
             query = query.where(getattr(User, key) == filters[key])
-    if searchable_only:
+    if _sees_only_findable(actor):
         query = query.where(User.searchable.is_(True), User.archived.is_(False))
     return query
 
@@ -167,6 +182,22 @@ def set_password(user: User, password: str, actor: Actor | None) -> None:
     user.password_hash = hash_password(password)
     mine = actor is not None and actor.user_id == user.id
     sessions.revoke_sessions(user, keep=actor.session_id if mine else None)
+
+
+def change_my_password(actor: Actor, current: str, new: str, ip: str | None) -> None:
+    """Change the password of the actor's user, in a session from logging in, given the
+    current one. A wrong current password counts as a failed login; the other sessions end.
+    """
+    check_policy(new, "new_password")  # before any guess counts
+    if actor.session_id is None:
+        raise Forbidden("Changing your password needs a session from logging in, "
+                        "not an API token.")
+    user = actor.user
+    if not sessions.check_password(user, user.email, current, ip):
+        raise ValidationError("The current password is wrong.",
+                              details={"json": {"current_password": ["Wrong password."]}})
+    set_password(user, new, actor)
+    emit(Event("user", "password_change", target={"type": "user", "code": user.uuid}))
 
 
 def set_approved(user: User, approved: bool, actor: Actor | None) -> User:

@@ -6,7 +6,6 @@ from flask.views import MethodView
 from fairhub.api import Blueprint, list_schema, paginate
 from fairhub.auth import current_actor
 from fairhub.db import db
-from fairhub.identity import groups
 from fairhub.identity.schemas import (
     GroupCreateSchema,
     GroupSchema,
@@ -14,6 +13,7 @@ from fairhub.identity.schemas import (
     SearchQuerySchema,
     UsersSchema,
 )
+from fairhub.identity.service import groups
 
 blp = Blueprint("groups", __name__, url_prefix="/api/groups", description="Groups of users.")
 

@@ -1,27 +1,16 @@
 """Routes for session access tokens (``/api/auth``)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import current_app, url_for
 from flask.views import MethodView
 
 from fairhub.api import Blueprint
 from fairhub.auth import client_ip, current_actor
 from fairhub.db import db
-from fairhub.errors import BadRequest
-from fairhub.identity import sessions
-from fairhub.identity.models import ApiToken, AuthSession
 from fairhub.identity.schemas import AboutSchema, AccessTokenSchema, LoginSchema
+from fairhub.identity.service import sessions
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sessions.")
-
-
-def _my_session() -> AuthSession:
-    actor = current_actor()
-    if actor.session_id is None:
-        raise BadRequest("This request is signed in with an API token, not a session.")
-    return db.session.get(AuthSession, actor.session_id)
 
 
 @blp.route("/login")
@@ -34,7 +23,9 @@ class Login(MethodView):
                       "wait for Retry-After seconds.")
     def post(self, data):
         """Sign in with email and password for a short-lived session access token."""
-        return sessions.login(data["email"], data["password"], client_ip())
+        answer = sessions.login(data["email"], data["password"], client_ip())
+        db.session.commit()
+        return answer
 
 
 @blp.route("/refresh")
@@ -43,7 +34,9 @@ class Refresh(MethodView):
     @blp.response(200, AccessTokenSchema)
     def post(self):
         """Swap my session token for a fresh one; the old one stops working."""
-        return sessions.refresh(_my_session())
+        answer = sessions.refresh(current_actor())
+        db.session.commit()
+        return answer
 
 
 @blp.route("/logout")
@@ -52,7 +45,8 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self):
         """End my session; its token stops working."""
-        sessions.logout(_my_session())
+        sessions.logout(current_actor())
+        db.session.commit()
 
 
 @blp.route("/about")
@@ -70,16 +64,5 @@ class About(MethodView):
             "authenticated_via": actor.via,
             "session_id": actor.session_id,
             "token_id": actor.token_id,
-            "expires_at": _credential_expiry(actor),
+            "expires_at": sessions.credential_expiry(actor),
         }
-
-
-def _credential_expiry(actor) -> datetime | None:
-    """When the credential of ``actor``'s request stops working: its session's end, or its
-    API token's ``valid_to`` (or the time it was expired)."""
-    if actor.session_id is not None:
-        return db.session.get(AuthSession, actor.session_id).expires_at
-    if actor.token_id is not None:
-        token = db.session.get(ApiToken, actor.token_id)
-        return min(filter(None, (token.valid_to, token.expired_at)))
-    return None

@@ -8,8 +8,8 @@ from fairhub.auth import Actor
 from fairhub.db import db, flush_unique
 from fairhub.errors import Conflict, Forbidden, NotFound, ValidationError
 from fairhub.events import Event, emit
-from fairhub.identity.groups import users_by_uuid
 from fairhub.identity.models import ApiToken, Role, User
+from fairhub.identity.service.groups import users_by_uuid
 
 GUEST, OBSERVER, STANDARD = "guest", "observer", "standard"
 DATA_MANAGER, DATA_STEWARD, ADMIN, ARCHIVED = "data-manager", "data-steward", "admin", "archived"
@@ -177,6 +177,15 @@ def describe_role(code: str) -> dict:
                 "created_at": role.created_at, "updated_at": role.updated_at}
     return {**base, "permissions": sorted(role_permissions(code)),
             "user_count": counts[0], "approved_user_count": counts[1]}
+
+
+def declared_permissions() -> list[dict]:
+    """Every permission the core and the enabled plugins declare, by name, with the plugin
+    declaring it."""
+    host = current_app.extensions["fairhub"]
+    return [{"name": p.name, "description": p.description, "default_roles": p.default_roles,
+             "plugin": host.permission_owners[p.name]}
+            for p in sorted(host.permissions.values(), key=lambda p: p.name)]
 
 
 def all_role_codes() -> list[str]:
