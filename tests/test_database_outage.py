@@ -82,7 +82,7 @@ def test_while_the_database_is_down_requests_get_503_and_then_work_again(server,
 
 def _outage_and_back(app, server) -> None:
     from fairhub import db, utcnow
-    from fairhub.identity import tokens, users
+    from fairhub.identity.service import tokens, users
 
     with app.app_context():
         user = users.create_user({"email": "mia@example.org", "role": "data-steward",
