@@ -283,15 +283,6 @@ def _timestamp_or_fail(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(default=_timestamp_or_fail, separators=(",", ":"))
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    """A ready JSON answer for a body already in the shape its route's schema documents.
-
-    For hot routes: the schema's dump is skipped, so the body must hold exactly the documented
-    keys, with times as datetimes (written as :func:`timestamp` writes them).
-    """
-    return Response(_ENCODER.encode(body), status=status, mimetype="application/json")
-
-
 class Timestamp(ma.fields.DateTime):
     """A UTC time written as ``2026-11-25T10:00:00.000Z``; read from any ISO-8601 form."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from fairhub.api import Blueprint, json_response, list_schema, paginate
+from fairhub.api import Blueprint, list_schema, paginate
 from fairhub.auth import Actor, client_ip, current_actor
 from fairhub.db import db
 from fairhub.identity.schemas import (
@@ -110,7 +110,7 @@ class Me(MethodView):
     @me_blp.response(200, MeSchema)
     def get(self):
         """Show me: my profile, role and effective permissions."""
-        return json_response(me_view(current_actor()))
+        return me_view(current_actor())
 
     @me_blp.require_permission()
     @me_blp.arguments(MeUpdateSchema)
@@ -120,8 +120,8 @@ class Me(MethodView):
         actor = current_actor()
         user = users.update_user(actor.user, data, actor)
         db.session.commit()
-        return json_response(me_view(Actor.of(user, permissions=actor.permissions,
-                                              via=actor.via, token_id=actor.token_id)))
+        return me_view(Actor.of(user, permissions=actor.permissions, via=actor.via,
+                                token_id=actor.token_id))
 
 
 @me_blp.route("/password")
