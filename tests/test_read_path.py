@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, String, Table, bindparam,
                         select)
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from fairhub import CompiledSelect, UTCDateTime, db, read_connection
 from fairhub.db import dispose_engines, engines
@@ -61,7 +61,7 @@ def test_a_compiled_select_refuses_a_list_for_in(tables):
 
 def test_a_driver_error_is_raised_as_sqlalchemys(tables):
     missing = Table("read_path_missing", MetaData(), Column("id", Integer))
-    with tables.test_request_context(), pytest.raises(OperationalError):
+    with tables.test_request_context(), pytest.raises(DBAPIError):
         CompiledSelect(select(missing.c.id)).all()
 
 
