@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, or_, select
+from sqlalchemy import Integer, and_, bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
-from fairhub import Actor, NotFound, db, read_connection
+from fairhub import Actor, CompiledSelect, NotFound, db
 
 from . import access, cache
 from .models import Dataset
@@ -24,20 +24,21 @@ _LIMIT = bindparam("limit", type_=Integer)
 _OFFSET = bindparam("offset", type_=Integer)
 
 
-def _page(condition: Any, total: Any) -> Select:
+def _page(condition: Any, total: Any) -> CompiledSelect:
     page = (select(Dataset.id, Dataset.version)
             .where(condition, or_(access.VISIBILITY.is_(None),
                                   Dataset.visibility == access.VISIBILITY))
             .order_by(Dataset.id).limit(_LIMIT).offset(_OFFSET).subquery("page"))
-    return (access.with_approvers(select(page.c.id, page.c.version, total.label("total")),
-                                  page.c.id)
-            .order_by(page.c.id, access.APPROVER_ORDER))
+    return CompiledSelect(
+        access.with_approvers(select(page.c.id, page.c.version, total.label("total")),
+                              page.c.id)
+        .order_by(page.c.id, access.APPROVER_ORDER))
 
 
-def _one(condition: Any) -> Select:
-    return (access.with_approvers(select(Dataset.id, Dataset.version).where(condition),
-                                  Dataset.id)
-            .order_by(access.APPROVER_ORDER))
+def _one(condition: Any) -> CompiledSelect:
+    return CompiledSelect(
+        access.with_approvers(select(Dataset.id, Dataset.version).where(condition), Dataset.id)
+        .order_by(access.APPROVER_ORDER))
 
 
 _PAGE = {kind: _page(condition, access.TOTALS[kind])
@@ -52,8 +53,8 @@ def list_datasets(actor: Actor, page: int, size: int, visibility: str | None = N
     """One page of the datasets ``actor`` may see (of ``visibility``), oldest first, each
     with its approvers, in the list shape."""
     kind = access.audience(actor)
-    rows = read_connection().execute(_PAGE[kind], access.params(
-        actor, visibility=visibility, limit=size, offset=(page - 1) * size)).all()
+    rows = _PAGE[kind].all(access.params(actor, visibility=visibility, limit=size,
+                                         offset=(page - 1) * size))
     answers = _answers(actor, kind, access.gather_approvers(rows))
     # A page past the end has no rows to carry the total.
     total = rows[0].total if rows else access.visible_count(actor, visibility)
@@ -68,8 +69,7 @@ def read_dataset(actor: Actor, code: str | None = None,
     kind = access.audience(actor)
     statement, key = ((_BY_ID[kind], {"id": dataset_id}) if code is None
                       else (_BY_CODE[kind], {"code": code}))
-    gathered = access.gather_approvers(read_connection().execute(
-        statement, access.params(actor, **key)).all())
+    gathered = access.gather_approvers(statement.all(access.params(actor, **key)))
     answers = _answers(actor, kind, gathered)
     if not answers:  # unseen, or deleted or hidden from the caller a moment ago
         raise NotFound(f"Dataset {code if code is not None else dataset_id!r} does not exist.")

@@ -25,6 +25,7 @@ from fairhub.app import create_app  # noqa: E402
 from fairhub.auth import ANONYMOUS, Actor, current_actor  # noqa: E402
 from fairhub.config import Setting  # noqa: E402
 from fairhub.db import (  # noqa: E402
+    CompiledSelect,
     UTCDateTime,
     at_dispose,
     db,
@@ -56,7 +57,7 @@ from fairhub.transactions import after_commit, before_commit  # noqa: E402
 from fairhub.writebehind import WriteBehind  # noqa: E402
 
 __all__ = [
-    "Actor", "after_commit", "ANONYMOUS", "ApiError", "at_dispose", "BadRequest",
+    "Actor", "after_commit", "ANONYMOUS", "ApiError", "CompiledSelect", "at_dispose", "BadRequest",
     "before_commit", "Blueprint", "call_each", "Conflict", "create_app", "crontab",
     "current_actor", "db", "Dumped", "echo_table", "emit", "enqueue", "Event",
     "flush_unique", "Forbidden", "Group", "GroupMember", "hookimpl", "hookspec", "id_field",

@@ -1,15 +1,21 @@
 """The database handle shared by the core and every plugin, and its connection settings."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+import time
+from collections import namedtuple
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -95,7 +101,8 @@ def init_db(app: Flask) -> None:
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_use_lifo", True)
     db.init_app(app)
-    app.teardown_appcontext(_close_read_connection)
+    app.extensions[_KEPT] = _Kept({})
+    app.teardown_appcontext(_end_read)
     if url.startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
@@ -103,30 +110,153 @@ def init_db(app: Flask) -> None:
 
 
 _READ = "fairhub_read_connection"
+_KEPT = "fairhub.read_connections"
+# A read connection used within this many seconds is used again as it is; one idle for
+# longer goes back to the pool and the request checks one out afresh, which the pool pings
+# on PostgreSQL (``pool_pre_ping``), so a connection that a database restart left dead is
+# replaced before a request uses it.
+KEEP_IDLE_SECONDS = 1.0
+
+
+class _Kept(threading.local):
+    """A thread's read connection, kept between the requests it serves; ``opened`` holds
+    every thread's, to close when the app is disposed of."""
+
+    connection: Connection | None = None
+    pid: int = 0
+    used: float = 0.0
+
+    def __init__(self, opened: dict) -> None:
+        self.opened = opened
 
 
 def read_connection() -> Connection:
     """This request's connection for reads that need no transaction of the session's:
     statements run on it straight (SQLAlchemy Core), and on PostgreSQL in autocommit, so no
-    BEGIN or ROLLBACK travels with them. It is taken from the pool at its first use and given
-    back when the request (or app context) ends.
+    BEGIN or ROLLBACK travels with them.
+
+    Each thread keeps its connection for its next request while requests keep coming (see
+    ``KEEP_IDLE_SECONDS``): checking one out of the pool and giving it back at every request
+    cost a dataset read about a quarter of its time (bench/README.md).
 
     Each statement sees what was committed when it began. It does not see what ``db.session``
     has not committed: read what a request writes through the session.
     """
     connection = g.get(_READ)
     if connection is None:
-        connection = db.engine.connect()
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection = _kept_connection(current_app.extensions[_KEPT])
         setattr(g, _READ, connection)
     return connection
 
 
-def _close_read_connection(_error: BaseException | None = None) -> None:
+def _kept_connection(kept: _Kept) -> Connection:
+    now = time.monotonic()
+    connection = kept.connection
+    if (connection is None or connection.invalidated or kept.pid != os.getpid()
+            or now - kept.used > KEEP_IDLE_SECONDS):
+        if connection is not None and kept.pid == os.getpid():
+            kept.opened.pop(connection, None)
+            connection.close()  # back to the pool; a forked worker's copy is not its own
+        connection = db.engine.connect()
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        kept.connection, kept.pid = connection, os.getpid()
+        kept.opened[connection] = kept.pid
+    kept.used = now
+    return connection
+
+
+def _release_kept(app: Flask) -> None:
+    kept = app.extensions.get(_KEPT)
+    if kept is not None:
+        for connection, pid in list(kept.opened.items()):
+            if pid == os.getpid():  # a forked worker leaves its parent's alone
+                connection.close()
+        kept.opened.clear()
+        kept.connection = None
+
+
+def _end_read(error: BaseException | None = None) -> None:
     connection = g.pop(_READ, None)
-    if connection is not None:
-        connection.close()
+    if error is not None and connection is not None and not connection.invalidated:
+        connection.rollback()  # nothing of a failed request's stays on the kept connection
+
+
+class CompiledSelect:
+    """A Core SELECT that every request runs (reading a dataset, a page of them), run on the
+    driver's cursor of :func:`read_connection`: compiled once per dialect, its parameters and
+    rows converted by their types as SQLAlchemy's execution would convert them, without the
+    rest of that execution's bookkeeping, which costs more than such a statement itself (a
+    dataset read spent about a third of its time there; bench/README.md).
+
+    Rows are named tuples of the selected columns' keys. Lists bound for IN are refused
+    (SQLAlchemy writes them into the statement at every execution). A driver's error is
+    raised as SQLAlchemy raises it, so a lost database answers 503 as everywhere else.
+    """
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self.row = namedtuple("Row", [column.key for column in statement.selected_columns])
+        self._compiled: dict[str, _Compiled] = {}
+
+    def all(self, params: dict | None = None) -> list:
+        """Every row the statement selects with ``params``."""
+        connection = read_connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        values = {**compiled.defaults, **(params or {})}
+        for name, bind in compiled.binders:
+            values[name] = bind(values[name])
+        if compiled.positions is not None:
+            values = tuple(values[name] for name in compiled.positions)
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, values)
+            rows = cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
+            if invalidated:
+                connection.invalidate(error)
+            raise DBAPIError.instance(compiled.sql, None, error, dialect.loaded_dbapi.Error,
+                                      hide_parameters=True,
+                                      connection_invalidated=invalidated,
+                                      dialect=dialect) from error
+        finally:
+            cursor.close()
+        make, converters = self.row._make, compiled.converters
+        if not any(converters):
+            return [make(row) for row in rows]
+        return [make([value if convert is None or value is None else convert(value)
+                      for convert, value in zip(converters, row)]) for row in rows]
+
+    def _compile(self, dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        if compiled.post_compile_params:
+            raise ValueError("A CompiledSelect cannot bind a list (IN); bind one value.")
+        binders = []
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binders.append((name, process))
+        made = self._compiled[dialect.name] = _Compiled(
+            sql=compiled.string,
+            positions=compiled.positiontup,
+            defaults={name: bind.value for name, bind in compiled.binds.items()
+                      if not bind.required},
+            binders=binders,
+            converters=[column.type.dialect_impl(dialect).result_processor(dialect, None)
+                        for column in self.statement.selected_columns])
+        return made
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: list[str] | None  # for drivers whose parameters are positional (SQLite)
+    defaults: dict[str, Any]  # the values bound in the statement itself
+    binders: list[tuple[str, Callable[[Any], Any]]]
+    converters: list[Callable[[Any], Any] | None]
 
 
 def engines(app: Flask) -> set[Engine]:
@@ -146,6 +276,7 @@ def dispose_engines(app: Flask) -> None:
     is called."""
     for callback in app.extensions.get(_AT_DISPOSE, ()):
         callback()
+    _release_kept(app)
     with app.app_context():
         db.session.remove()
     for engine in engines(app):

@@ -2,6 +2,7 @@
 connections given back, the answer of /api/user in its schema's shape."""
 from __future__ import annotations
 
+import importlib
 import uuid
 
 import pytest
@@ -87,20 +88,24 @@ def test_each_request_gives_its_connections_back(app, client, auth_headers):
     for path in ("/api/health", "/api/user", "/api/tokens"):
         assert client.get(path, headers=headers).status_code == 200
     assert_error(client.get("/api/user", headers=bearer("fh_0123456789abcdef" + "x" * 40)), 401)
-    assert all(engine.pool.checkedout() == 0 for engine in engines(app))
+    # Only the read connection stays out of the pool: kept for the thread's next request.
+    assert sum(engine.pool.checkedout() for engine in engines(app)) == 1
     dispose_engines(app)
+    assert all(engine.pool.checkedout() == 0 for engine in engines(app))
     assert all(engine.pool.checkedin() == 0 for engine in engines(app))
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, fairhub_backend,
-                                                                database_url):
+                                                                database_url, monkeypatch):
     if fairhub_backend != "postgresql":
         pytest.skip("SQLite connections are files; only server connections are dropped")
+    database_module = importlib.import_module("fairhub.db")  # fairhub.db is also the handle
     name = f"fairhub-test-{uuid.uuid4().hex[:8]}"
     app = make_app({"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"application_name": name}}},
                    create_tables=False)
     client = app.test_client()
     assert client.get("/api/health").status_code == 200
+    monkeypatch.setattr(database_module, "KEEP_IDLE_SECONDS", 0)  # the next request finds it idle
     killer = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with killer.connect() as connection:
         dropped = connection.execute(text(
