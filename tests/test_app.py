@@ -101,3 +101,16 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(make_app, fa
             assert pragma("journal_mode") == "wal"
             assert pragma("foreign_keys") == 1
             assert pragma("busy_timeout") >= 1000
+
+
+def test_strings_gives_a_list_of_strings_as_it_is_and_serializes_anything_else():
+    import marshmallow as ma
+
+    from fairhub.api import Strings
+
+    class Listing(ma.Schema):
+        names = Strings(allow_none=True)
+
+    assert Listing().dump({"names": ("a", "b")}) == {"names": ["a", "b"]}
+    assert Listing().dump({"names": ["a", 2]}) == {"names": ["a", "2"]}
+    assert Listing().dump({"names": None}) == {"names": None}

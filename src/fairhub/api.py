@@ -254,6 +254,20 @@ class PreDumpedSchema(ma.Schema):
         return super().dump(obj, many=many)
 
 
+class Strings(ma.fields.List):
+    """A list of strings (documented as such), given as it is when every item is a string:
+    ``List(String())`` serializes each item through the String field, which made most of
+    ``GET /api/user``'s answer (a role's permissions; bench/README.md)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ma.fields.String(), **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, (list, tuple)) and all(type(item) is str for item in value):
+            return list(value)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class JsonBoolean(ma.fields.Boolean):
     """A boolean in a JSON body: only ``true`` or ``false``, not 0, 1 or strings."""
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from fairhub.api import JsonBoolean, PageArgsSchema, Timestamp, id_field
+from fairhub.api import JsonBoolean, PageArgsSchema, Strings, Timestamp, id_field
 from fairhub.identity.service.passwords import MAX_LENGTH, MIN_LENGTH
 from fairhub.identity.service.tokens import STATUSES
 
@@ -71,7 +71,7 @@ class UserSchema(ma.Schema):
 
 
 class MeSchema(UserSchema):
-    permissions = fields.List(fields.String(), metadata={
+    permissions = Strings(metadata={
         "description": "What this request may do: the role's permissions, capped by the "
                        "token's role when signed in with an API token."})
     authenticated_via = fields.String(metadata={"description": "`session` or `token`."})
