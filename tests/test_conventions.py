@@ -6,10 +6,9 @@ import logging
 
 import pytest
 
-from conftest import signed_in
 from fairhub import Blueprint
 from fairhub.api import PERMISSIONS_ATTR
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, signed_in
 
 
 @pytest.fixture

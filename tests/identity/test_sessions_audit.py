@@ -13,8 +13,8 @@ from fairhub import Blueprint, Conflict, Event, Permission, __version__, db, emi
 from fairhub.identity.models import AuthSession, LoginThrottle, User
 from fairhub.identity.service.passwords import hash_password
 from fairhub.testing import assert_error, bearer
+from sample_plugin import SAMPLE
 
-SAMPLE = "sample_plugin.plugin"
 PASSWORD = "correct horse battery"
 ALICE = "alice@example.org"
 

@@ -10,11 +10,9 @@ import json
 
 import pytest
 from fairhub import db, hookimpl
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, signed_in
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
-
-from conftest import signed_in
 
 URL = "/api/search/search"
 PUBLISHERS = {"oxford": "Oxford Lung Institute", "leeds": "Leeds Data Trust",
