@@ -9,7 +9,7 @@ from fairhub import db
 from fairhub.identity.models import ApiToken
 from fairhub.testing import dispose_app
 
-from test_tokens import call_me, grant, person
+from tokens_support import call_me, grant, person
 
 REFUSE = {
     "sqlite": ["CREATE TRIGGER refuse_uses BEFORE UPDATE OF use_count ON api_tokens "
