@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 
-from conftest import EVERY_PLUGIN
+from fairhub.testing import every_plugin
+from sample_plugin import SAMPLE
 
 # tus chunks (the files plugin) are raw bytes, generated like any binary body.
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
@@ -20,7 +21,7 @@ schemathesis.serializer.alias("application/offset+octet-stream", "application/oc
 
 @pytest.fixture
 def fairhub_plugins():
-    return EVERY_PLUGIN
+    return every_plugin(SAMPLE)
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_empty_secret_key_file_stops_start_up(tmp_path, monkeypatch):
         create_app(plugins=[])
 
 
-def test_the_app_creates_no_tables_behind_the_migrations_back(make_app):
+def test_the_app_creates_no_tables_behind_the_migrations_back(make_app, empty_database_url):
     from sqlalchemy import inspect
 
     from fairhub import db

@@ -10,7 +10,7 @@ from flask.cli import ScriptInfo
 from fairhub import ValidationError, __version__, hookimpl
 from fairhub.cli import cli
 
-from conftest import SAMPLE
+from sample_plugin import SAMPLE
 
 
 @pytest.fixture

@@ -1,15 +1,17 @@
-"""The API conventions every route follows: error shape, lists, slashes, body caps, request ids."""
+"""The API conventions every route follows: error shape, lists, slashes, body caps, request ids;
+and the code's own: short modules, and tests that import nothing from a conftest."""
 from __future__ import annotations
 
+import ast
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
-from conftest import signed_in
 from fairhub import Blueprint
 from fairhub.api import PERMISSIONS_ATTR
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, signed_in
 
 
 @pytest.fixture
@@ -226,3 +228,33 @@ def test_only_flask_s_own_options_answer_skips_the_permission_check(app):
     assert_error(signed_in(app).open("/api/probe", method="OPTIONS"), 403, "forbidden")
     automatic = anonymous.open("/api/notes", method="OPTIONS")
     assert automatic.status_code == 200 and "POST" in automatic.headers["Allow"]
+
+
+ROOT = Path(__file__).parent.parent
+# The one module over the limit, while another change splits it: this exemption must go.
+BEING_SPLIT = {"plugins/fairhub_files/tables.py"}
+
+
+def line_counts(*folders: str) -> dict[str, int]:
+    return {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+            for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))}
+
+
+def test_modules_have_at_most_500_lines_and_test_modules_600():
+    code = {path: count for path, count in line_counts("src", "plugins").items()
+            if count > 500 and path not in BEING_SPLIT}
+    tests = {path: count for path, count in line_counts("tests").items() if count > 600}
+    assert (code, tests) == ({}, {})
+
+
+def test_no_test_imports_from_a_conftest():
+    """Fixtures come to tests by name; helpers live in the kit or a module of their own."""
+    importing = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module or "", *(alias.name for alias in node.names)]
+                     if isinstance(node, ast.ImportFrom) else [])
+            if any(name.split(".")[-1] == "conftest" for name in names):
+                importing.append(str(path.relative_to(ROOT)))
+    assert importing == []

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from fairhub.testing import assert_error, bearer, build_app, dispose_app, free_port
-
-SAMPLE = "sample_plugin.plugin"
+from sample_plugin import SAMPLE
 
 
 def _bindir() -> Path | None:

@@ -12,8 +12,8 @@ from sqlalchemy import inspect
 from fairhub import db
 from fairhub.cli import cli
 from fairhub.migrations import enabled_tables, modelled, version_locations
-
-from conftest import EVERY_PLUGIN, SAMPLE, signed_in
+from fairhub.testing import every_plugin, signed_in
+from sample_plugin import SAMPLE
 
 
 def upgrade(tmp_path, database_url, plugins=SAMPLE):
@@ -24,8 +24,8 @@ def upgrade(tmp_path, database_url, plugins=SAMPLE):
     return result
 
 
-def test_upgrade_creates_each_enabled_plugins_tables(tmp_path, database_url, make_app):
-    upgrade(tmp_path, database_url)
+def test_upgrade_creates_each_enabled_plugins_tables(tmp_path, empty_database_url, make_app):
+    upgrade(tmp_path, empty_database_url)
     app = make_app(create_tables=False)
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
@@ -35,15 +35,15 @@ def test_upgrade_creates_each_enabled_plugins_tables(tmp_path, database_url, mak
     assert signed_in(app).post("/api/notes", json={"code": "a", "text": "b"}).status_code == 201
 
 
-def test_upgrade_is_idempotent(tmp_path, database_url):
-    upgrade(tmp_path, database_url)
-    upgrade(tmp_path, database_url)
+def test_upgrade_is_idempotent(tmp_path, empty_database_url):
+    upgrade(tmp_path, empty_database_url)
+    upgrade(tmp_path, empty_database_url)
 
 
-def test_migrated_schema_matches_the_models(tmp_path, database_url, make_app):
+def test_migrated_schema_matches_the_models(tmp_path, empty_database_url, make_app):
     """Every plugin's migrations build exactly what its models declare."""
-    upgrade(tmp_path, database_url, plugins=",".join(EVERY_PLUGIN))
-    app = make_app(create_tables=False, plugins=EVERY_PLUGIN)
+    upgrade(tmp_path, empty_database_url, plugins=",".join(every_plugin(SAMPLE)))
+    app = make_app(create_tables=False, plugins=every_plugin(SAMPLE))
     with app.app_context(), db.engine.connect() as connection:
         tables = enabled_tables(app)
         assert {"sample_notes", "datasets", "search_documents"} <= tables

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from fairhub import Actor, Blueprint, Event, Permission, emit, hookimpl
 from fairhub.cli import cli
 from fairhub.plugins import PluginError
-
-from conftest import SAMPLE, signed_in
+from fairhub.testing import signed_in
+from sample_plugin import SAMPLE
 
 
 @pytest.fixture
@@ -188,10 +188,10 @@ def run_cli(args, env):
 
 
 @pytest.fixture
-def cli_env(tmp_path, database_url):
+def cli_env(tmp_path, empty_database_url):
     return {
         "FAIRHUB_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FAIRHUB_DATABASE_URL": database_url,
+        "FAIRHUB_DATABASE_URL": empty_database_url,
         "FAIRHUB_PLUGINS": SAMPLE,
     }
 

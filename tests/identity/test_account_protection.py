@@ -13,7 +13,7 @@ from fairhub.identity.models import LoginThrottle
 from fairhub.identity.service import passwords, roles, sessions, tokens, users
 from fairhub.testing import assert_error, bearer
 
-from test_users_groups_roles import login, session_headers
+from identity_support import login, session_headers
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another long passphrase"

@@ -15,9 +15,10 @@ from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, UUID
 
 from fairhub import create_app
 from fairhub.identity.authn import required_permissions
+from fairhub.testing import every_plugin
+from sample_plugin import SAMPLE
 
-from conftest import EVERY_PLUGIN
-
+EVERY_PLUGIN = every_plugin(SAMPLE)
 MANAGED_ROLES = ["observer", "standard", "data-manager", "data-steward", "admin", "archived"]
 # Ids far beyond anything a test creates: a placeholder must never hit a real object (token 1
 # may be the caller's own, and DELETE /api/tokens/1 would revoke it mid-loop).

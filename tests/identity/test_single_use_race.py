@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from fairhub.identity.models import ApiToken, AuditEvent
+from sample_plugin import SAMPLE
 
-SAMPLE = "sample_plugin.plugin"  # as in tests/conftest.py
 RACERS = 40
 USED_UP = "The single-use API token has already been used."
 RACER = "racer@example.org"

@@ -12,7 +12,7 @@ from fairhub.identity.models import ApiToken
 from fairhub.identity.service import tokens
 from fairhub.testing import assert_error
 
-from test_tokens import call_me, grant, person, update_row
+from tokens_support import call_me, grant, person, update_row
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from fairhub import db
 from fairhub.identity.models import ApiToken
 from fairhub.testing import dispose_app
 
-from test_tokens import call_me, grant, person
+from tokens_support import call_me, grant, person
 
 REFUSE = {
     "sqlite": ["CREATE TRIGGER refuse_uses BEFORE UPDATE OF use_count ON api_tokens "
@@ -43,9 +43,9 @@ def stored(app, token_id: int) -> tuple:
 
 
 def test_uses_wait_while_they_cannot_be_written(app, client, manager, fairhub_backend,
-                                                caplog):
+                                                caplog, empty_database_url):
     """Every use writes at once here; a write that fails keeps its counts for the next, and
-    the token is accepted all the same."""
+    the token is accepted all the same. (It adds a trigger: its tables are its own.)"""
     token = grant(app, manager)
     assert call_me(client, token.secret, ip="192.0.2.1").status_code == 200
     run(app, REFUSE[fairhub_backend])  # every write of a use count now fails for real

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import signed_in
+from fairhub.testing import signed_in
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from fairhub.testing import assert_error
-
-from conftest import signed_in
+from fairhub.testing import assert_error, signed_in
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 DATASET_CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")

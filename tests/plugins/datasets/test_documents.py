@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fairhub_datasets.schemas import CATALOGUE_KEYS, DatasetSchema
 
-from conftest import signed_in
+from fairhub.testing import signed_in
 
 
 def test_answers_have_exactly_the_documented_keys(app, example):

@@ -6,7 +6,7 @@ import json
 import pytest
 from fairhub_datasets import importer
 
-from conftest import signed_in
+from fairhub.testing import signed_in
 
 ONE_AT_A_TIME = {"DATASETS_IMPORT_BATCH": 1}
 

@@ -77,7 +77,7 @@ def test_a_plugin_failing_to_prepare_is_logged_and_the_rest_goes_on(make_app, tm
 
 
 def test_a_dataset_created_through_the_api_has_nothing_prepared(make_app):
-    from conftest import signed_in
+    from fairhub.testing import signed_in
 
     probe = Probe()
     app = make_app(plugins=["datasets", probe])

@@ -5,9 +5,8 @@ import copy
 import json
 
 import pytest
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, signed_in
 
-from conftest import signed_in
 from plugins.datasets.test_datasets_api import catalogue, create, field, get, ok
 
 BASE = {

@@ -4,9 +4,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, signed_in
 
-from conftest import signed_in
 from plugins.datasets.test_datasets_api import catalogue, create, dictionary, ok
 
 VISIBILITIES = ("private", "internal", "public")

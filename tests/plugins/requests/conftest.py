@@ -8,6 +8,8 @@ import pytest
 
 from fairhub.testing import bearer
 
+from .support import ANSWERS, dataset_body
+
 
 @pytest.fixture
 def fairhub_plugins():
@@ -31,18 +33,6 @@ def person(make_user, make_token):
         return Person(user, email, bearer(make_token(user)))
 
     return make
-
-
-def dataset_body(code: str, tables: int = 2, workflow: str | None = "basic_access_request",
-                 visibility: str = "internal", rights: str | None = None) -> dict:
-    catalogue = {"id": code, "title": f"Dataset {code}", "description": "Made up.",
-                 "versionInfo": "2.1"}
-    if rights:
-        catalogue["rights"] = rights
-    return {"catalogue": catalogue, "visibility": visibility, "workflow_key": workflow,
-            "dictionaries": [{"code": f"{code}_t{i}", "name": f"Table {i}", "fields": [
-                {"name": "id", "label": "Id", "type": "integer"}], "lookups": {}}
-                for i in range(1, tables + 1)]}
 
 
 @pytest.fixture
@@ -70,9 +60,6 @@ def share(client):
         assert answer.status_code in (200, 201), answer.get_json()
 
     return give
-
-
-ANSWERS = {"project": {"project_name": "Asthma phenotypes"}, "about": {"position": "Fellow"}}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import requests
 
 from fairhub.testing import bearer
 
-from .conftest import ANSWERS, dataset_body
+from .support import ANSWERS, dataset_body
 
 
 def test_a_data_owners_export_script_lists_the_requests_on_their_datasets(live_server,

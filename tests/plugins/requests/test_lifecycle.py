@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from fairhub.testing import assert_error
 
-from .conftest import ANSWERS
+from .support import ANSWERS
 
 
 def action(client, who, code, verb, **body):

@@ -1,7 +1,7 @@
 """``fairhub search reindex``: its progress, piped."""
 from __future__ import annotations
 
-from conftest import signed_in
+from fairhub.testing import signed_in
 
 
 def test_reindex_reports_progress_in_plain_lines_on_stderr(fairhub_cli, make_app):

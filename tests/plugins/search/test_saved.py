@@ -4,11 +4,10 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import signed_in
 from sqlalchemy import select
 
 from fairhub import db
-from fairhub.testing import assert_error
+from fairhub.testing import assert_error, signed_in
 
 SAVED = "/api/search/saved"
 

@@ -9,11 +9,10 @@ import sys
 import time
 
 import requests
-from conftest import signed_in
 from sqlalchemy import select, text
 
 from fairhub import db
-from fairhub.testing import dispose_app, free_port
+from fairhub.testing import dispose_app, free_port, signed_in
 
 URL = "/api/search/search"
 
@@ -41,9 +40,9 @@ def rename(app, table: str, to: str) -> None:
         db.session.commit()
 
 
-def test_searches_wait_while_their_log_cannot_be_written(make_app, caplog):
+def test_searches_wait_while_their_log_cannot_be_written(make_app, caplog, empty_database_url):
     """A write that fails keeps its searches for the next one; searches are answered all the
-    same."""
+    same. (It renames a table: its tables are its own.)"""
     app = make_app({"SEARCH_LOG_FLUSH_SECONDS": 0})  # every search writes the log at once
     client = signed_in(app)
     searched(client, "asthma")

@@ -3,9 +3,7 @@ count, whatever the query or filters (spec sections 5 and 6)."""
 from __future__ import annotations
 
 import pytest
-from fairhub.testing import assert_error
-
-from conftest import signed_in
+from fairhub.testing import assert_error, signed_in
 
 URL = "/api/search/search"
 
