@@ -41,7 +41,7 @@ def _moment(value: str) -> datetime:
 
 
 # How a converted cell of each field type is compared (converted cells are numbers or text:
-# see tables.CONVERTERS; a column widened from integer or date holds the wider values too).
+# see cells.CONVERTERS; a column widened from integer or date holds the wider values too).
 COMPARED: dict[str, Callable[[Any], Any]] = {
     "integer": _number, "decimal": _number, "date": _day, "datetime": _moment,
     "time": time.fromisoformat, "text": str,
